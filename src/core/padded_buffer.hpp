@@ -1,0 +1,61 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string_view>
+
+namespace ks {
+
+/// Bytes that simdjson may read past the end of a document. It equals
+/// SIMDJSON_PADDING; parse checks this at compile time so that stages which
+/// only make buffers need not include simdjson.
+inline constexpr std::size_t json_padding_bytes = 64;
+
+/// A growable byte buffer that always keeps json_padding_bytes of readable,
+/// zeroed memory after its last byte, so any slice of it can be handed to
+/// simdjson without a copy.
+class padded_buffer {
+public:
+    padded_buffer() = default;
+    padded_buffer(const padded_buffer&) = delete;
+    padded_buffer& operator=(const padded_buffer&) = delete;
+    padded_buffer(padded_buffer&&) noexcept = default;
+    padded_buffer& operator=(padded_buffer&&) noexcept = default;
+
+    /// Pointer to the first byte; never null once anything was reserved.
+    char* data() noexcept { return data_.get(); }
+    const char* data() const noexcept { return data_.get(); }
+    std::size_t size() const noexcept { return size_; }
+    bool empty() const noexcept { return size_ == 0; }
+    std::string_view view() const noexcept { return {data_.get(), size_}; }
+
+    /// Bytes that may be read from data() onwards: size() plus the padding.
+    std::size_t readable() const noexcept { return size_ + json_padding_bytes; }
+
+    /// Ensures room for n bytes of content without another allocation.
+    void reserve(std::size_t n);
+
+    /// Makes the content n bytes long; new bytes are unspecified.
+    void resize(std::size_t n);
+
+    /// Appends n bytes from src.
+    void append(const char* src, std::size_t n);
+    void append(std::string_view s) { append(s.data(), s.size()); }
+
+    /// Returns room for at least n more bytes after size(); commit() then
+    /// adds the bytes actually written. Lets decoders write in place.
+    char* prepare(std::size_t n);
+    void commit(std::size_t n) noexcept;
+
+    /// Forgets the content but keeps the memory.
+    void clear() noexcept { size_ = 0; }
+
+private:
+    void grow_to(std::size_t content_capacity);
+
+    std::unique_ptr<char[]> data_;
+    std::size_t size_ = 0;
+    std::size_t capacity_ = 0; // content bytes, padding not included
+};
+
+} // namespace ks

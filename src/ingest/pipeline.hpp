@@ -1,0 +1,81 @@
+#pragma once
+
+#include "core/padded_buffer.hpp"
+#include "decode/decode.hpp"
+#include "map/mapper.hpp"
+#include "pg/writer.hpp"
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace ks::ingest {
+
+/// Columns of koreshield_events that rows are encoded for; `id` is left
+/// to its default.
+inline constexpr std::string_view event_columns =
+    "(event_time, event_type, severity, provider, model, request_id, "
+    "blocked, taxonomy, metadata)";
+
+/// Columns of the dead-letter table that dead letters are encoded for.
+inline constexpr std::string_view dead_letter_columns =
+    "(received_at, source_kind, source, record_index, line_number, "
+    "byte_offset, reason_code, reason, raw, raw_bytes)";
+
+/// Where a body came from, recorded with each dead letter.
+struct origin {
+    std::string_view kind; // "request" or "file"
+    std::string_view name; // request id, or file path
+};
+
+/// How records of one body were counted. Always:
+/// received == loaded + dead_lettered; blank lines are counted apart.
+struct counts {
+    std::uint64_t received = 0;
+    std::uint64_t loaded = 0;
+    std::uint64_t dead_lettered = 0;
+    std::uint64_t blank_lines = 0;
+    std::uint64_t time_from_receipt = 0; // rows without a timestamp field
+};
+
+/// Limits applied while preparing a body.
+struct limits {
+    std::size_t max_decoded_bytes = 256u << 20;
+    /// Raw bytes kept of a dead letter; longer ones are cut and flagged.
+    std::size_t max_dead_letter_bytes = 16u << 20;
+};
+
+/// Runs decode, frame, parse/map and encode for one body and leaves the
+/// encoded rows in a pg::batch. One preparer per thread: it owns parsers
+/// and scratch buffers that are reused from body to body.
+class preparer {
+public:
+    explicit preparer(map::mapping_options options = {}, limits lim = {});
+
+    /// Prepares `body` (encoded with `codings`, undone in order). Events
+    /// that cannot become rows are encoded as dead letters into the same
+    /// batch; a body that cannot be decoded becomes one dead letter that
+    /// keeps its bytes as received. `receive_time` is µs since
+    /// 2000-01-01 UTC. Fills `out` (finished buffers) and `tally`.
+    void prepare(std::span<const decode::encoding> codings,
+                 std::span<const char> body, const origin& from,
+                 std::int64_t receive_time, pg::batch& out, counts& tally);
+
+private:
+    void add_dead_letter(pg::batch& out, const origin& from,
+                         std::int64_t receive_time, std::uint64_t index,
+                         std::uint64_t line, std::uint64_t offset,
+                         ks::reason why, std::string_view message,
+                         std::string_view raw);
+    void add_row(pg::batch& out, const map::row& r);
+
+    map::mapper mapper_;
+    limits limits_;
+    padded_buffer decoded_;
+};
+
+/// The current time in µs since 2000-01-01 00:00:00 UTC.
+std::int64_t pg_now() noexcept;
+
+} // namespace ks::ingest

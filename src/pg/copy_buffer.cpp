@@ -1,0 +1,130 @@
+#include "pg/copy_buffer.hpp"
+
+#include <bit>
+#include <cstring>
+
+namespace ks::pg {
+
+namespace {
+
+// Signature, flags (no OIDs), header-extension length: all zero after the
+// signature, whose last byte is a NUL that belongs to it.
+constexpr char copy_header[19] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n',
+                                  '\xff', '\r', '\n', '\0', 0, 0, 0, 0,
+                                  0, 0, 0, 0};
+
+// std::byteswap is C++23; the builtins are what it compiles to.
+std::int16_t to_big_endian(std::int16_t v)
+{
+    if constexpr (std::endian::native == std::endian::big) return v;
+    return static_cast<std::int16_t>(
+        __builtin_bswap16(static_cast<std::uint16_t>(v)));
+}
+
+std::int32_t to_big_endian(std::int32_t v)
+{
+    if constexpr (std::endian::native == std::endian::big) return v;
+    return static_cast<std::int32_t>(
+        __builtin_bswap32(static_cast<std::uint32_t>(v)));
+}
+
+std::int64_t to_big_endian(std::int64_t v)
+{
+    if constexpr (std::endian::native == std::endian::big) return v;
+    return static_cast<std::int64_t>(
+        __builtin_bswap64(static_cast<std::uint64_t>(v)));
+}
+
+std::size_t total_size(std::span<const std::string_view> pieces)
+{
+    std::size_t n = 0;
+    for (auto p : pieces) n += p.size();
+    return n;
+}
+
+} // namespace
+
+copy_buffer::copy_buffer() { reset(); }
+
+void copy_buffer::reset()
+{
+    bytes_.assign(copy_header, sizeof copy_header);
+    rows_ = 0;
+    finished_ = false;
+}
+
+void copy_buffer::begin_row(std::int16_t fields)
+{
+    put16(fields);
+    ++rows_;
+}
+
+void copy_buffer::null() { put32(-1); }
+
+void copy_buffer::boolean(bool v)
+{
+    put32(1);
+    bytes_.push_back(v ? '\1' : '\0');
+}
+
+void copy_buffer::int64(std::int64_t v)
+{
+    put32(8);
+    put64(v);
+}
+
+void copy_buffer::timestamptz(std::int64_t pg_us) { int64(pg_us); }
+
+void copy_buffer::text(std::string_view v)
+{
+    put32(static_cast<std::int32_t>(v.size()));
+    bytes_.append(v);
+}
+
+void copy_buffer::text(std::span<const std::string_view> pieces)
+{
+    put32(static_cast<std::int32_t>(total_size(pieces)));
+    for (auto p : pieces) bytes_.append(p);
+}
+
+void copy_buffer::bytea(std::string_view v) { text(v); }
+
+void copy_buffer::jsonb(std::string_view json)
+{
+    put32(static_cast<std::int32_t>(json.size() + 1));
+    bytes_.push_back('\1');
+    bytes_.append(json);
+}
+
+void copy_buffer::jsonb(std::span<const std::string_view> pieces)
+{
+    put32(static_cast<std::int32_t>(total_size(pieces) + 1));
+    bytes_.push_back('\1');
+    for (auto p : pieces) bytes_.append(p);
+}
+
+void copy_buffer::finish()
+{
+    put16(-1);
+    finished_ = true;
+}
+
+void copy_buffer::put16(std::int16_t v)
+{
+    v = to_big_endian(v);
+    bytes_.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+void copy_buffer::put32(std::int32_t v)
+{
+    v = to_big_endian(v);
+    bytes_.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+void copy_buffer::put64(std::int64_t v)
+{
+    v = to_big_endian(v);
+    bytes_.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+} // namespace ks::pg
