@@ -46,6 +46,19 @@ struct limits {
     std::size_t max_dead_letter_bytes = 16u << 20;
 };
 
+/// Whether a body could be prepared at all.
+enum class prepare_status : std::uint8_t {
+    ok,                   // rows and dead letters are in the batch
+    unsupported_encoding, // Content-Encoding names an unknown coding
+    too_large,            // decoded size is over limits::max_decoded_bytes
+};
+
+/// The outcome of preparer::prepare.
+struct prepare_result {
+    prepare_status status = prepare_status::ok;
+    std::string message; // a sentence for the client when not ok
+};
+
 /// Runs decode, frame, parse/map and encode for one body and leaves the
 /// encoded rows in a pg::batch. One preparer per thread: it owns parsers
 /// and scratch buffers that are reused from body to body.
@@ -53,14 +66,17 @@ class preparer {
 public:
     explicit preparer(map::mapping_options options = {}, limits lim = {});
 
-    /// Prepares `body` (encoded with `codings`, undone in order). Events
-    /// that cannot become rows are encoded as dead letters into the same
-    /// batch; a body that cannot be decoded becomes one dead letter that
-    /// keeps its bytes as received. `receive_time` is µs since
-    /// 2000-01-01 UTC. Fills `out` (finished buffers) and `tally`.
-    void prepare(std::span<const decode::encoding> codings,
-                 std::span<const char> body, const origin& from,
-                 std::int64_t receive_time, pg::batch& out, counts& tally);
+    /// Prepares `body`, whose Content-Encoding header value is
+    /// `content_encoding` (empty for none). Events that cannot become
+    /// rows are encoded as dead letters into the same batch; a body that
+    /// cannot be decoded (corrupt or truncated) becomes one dead letter
+    /// keeping its bytes as received. `receive_time` is µs since
+    /// 2000-01-01 UTC. On ok, `out` holds finished buffers and `tally`
+    /// the counts; otherwise nothing is to be written.
+    prepare_result prepare(std::string_view content_encoding,
+                           std::span<const char> body, const origin& from,
+                           std::int64_t receive_time, pg::batch& out,
+                           counts& tally);
 
 private:
     void add_dead_letter(pg::batch& out, const origin& from,
