@@ -79,16 +79,27 @@ public:
                            counts& tally);
 
 private:
+    /// Where a dead letter sat; -1 is stored as NULL.
+    struct position {
+        std::int64_t index = -1;
+        std::int64_t line = -1;
+        std::int64_t offset = -1;
+    };
+
     void add_dead_letter(pg::batch& out, const origin& from,
-                         std::int64_t receive_time, std::uint64_t index,
-                         std::uint64_t line, std::uint64_t offset,
+                         std::int64_t receive_time, const position& at,
                          ks::reason why, std::string_view message,
                          std::string_view raw);
     void add_row(pg::batch& out, const map::row& r);
+    void prepare_records(std::string_view text, const origin& from,
+                         std::int64_t receive_time, pg::batch& out,
+                         counts& tally);
 
     map::mapper mapper_;
     limits limits_;
     padded_buffer decoded_;
+    map::row row_;
+    map::rejection rejection_;
 };
 
 /// The current time in µs since 2000-01-01 00:00:00 UTC.

@@ -1,0 +1,19 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace ks {
+
+/// True when `s` is well-formed UTF-8 (no overlongs, no surrogates, no
+/// code points above U+10FFFF) and holds no NUL byte: what a PostgreSQL
+/// text column in a UTF8 database accepts.
+bool is_storable_text(std::string_view s) noexcept;
+
+/// A copy of `s` that PostgreSQL accepts as text: every byte of a
+/// malformed sequence and every NUL becomes U+FFFD. Meant for messages
+/// and names built from input (file paths, reasons quoting values), never
+/// for event data, which is validated or dead-lettered instead.
+std::string to_storable_text(std::string_view s);
+
+} // namespace ks

@@ -1,0 +1,43 @@
+#include "core/padded_buffer.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+TEST_CASE("padded buffer keeps zeroed padding after its content")
+{
+    ks::padded_buffer b;
+    b.append("hello");
+    REQUIRE(b.view() == "hello");
+    REQUIRE(b.readable() == 5 + ks::json_padding_bytes);
+    for (std::size_t i = 0; i < ks::json_padding_bytes; ++i)
+        REQUIRE(b.data()[5 + i] == '\0');
+}
+
+TEST_CASE("padded buffer grows in place through prepare and commit")
+{
+    ks::padded_buffer b;
+    std::string expected;
+    for (int i = 0; i < 10000; ++i) {
+        char* p = b.prepare(7);
+        for (int k = 0; k < 7; ++k) p[k] = static_cast<char>('a' + k);
+        b.commit(7);
+        expected += "abcdefg";
+    }
+    REQUIRE(b.view() == expected);
+    REQUIRE(b.data()[b.size()] == '\0');
+}
+
+TEST_CASE("padded buffer clear keeps memory and resize re-pads")
+{
+    ks::padded_buffer b;
+    b.append(std::string(1000, 'x'));
+    const char* before = b.data();
+    b.clear();
+    REQUIRE(b.empty());
+    b.append("ab");
+    REQUIRE(b.data() == before);
+    b.resize(1);
+    REQUIRE(b.view() == "a");
+    REQUIRE(b.data()[1] == '\0');
+}
