@@ -1,0 +1,466 @@
+#include "frame/framer.hpp"
+
+#include "frame/scan_kernels.hpp"
+
+#include <array>
+#include <bit>
+#include <cstring>
+
+namespace ks::frame {
+
+namespace {
+
+/// Byte classes the scanners look up instead of comparing one by one.
+enum byte_class : std::uint8_t {
+    space = 1,        // space, tab, CR, LF
+    element_stop = 2, // ends a scalar or text element inside an array
+    scalar_start = 4, // begins a JSON number, true, false or null
+};
+
+constexpr std::array<std::uint8_t, 256> make_classes() noexcept
+{
+    std::array<std::uint8_t, 256> table{};
+    for (const char c : {' ', '\t', '\r', '\n'})
+        table[static_cast<unsigned char>(c)] |= space | element_stop;
+    for (const char c : {',', ']', '}', '[', '{', '"'})
+        table[static_cast<unsigned char>(c)] |= element_stop;
+    for (const char c : {'-', 't', 'f', 'n'})
+        table[static_cast<unsigned char>(c)] |= scalar_start;
+    for (char c = '0'; c <= '9'; ++c)
+        table[static_cast<unsigned char>(c)] |= scalar_start;
+    return table;
+}
+
+constexpr std::array<std::uint8_t, 256> classes = make_classes();
+
+bool has_class(char c, byte_class which) noexcept
+{
+    return (classes[static_cast<unsigned char>(c)] & which) != 0;
+}
+
+/// Shape of a record that is not a complete value, from its first byte.
+shape shape_of(char first) noexcept
+{
+    switch (first) {
+    case '{':
+        return shape::object;
+    case '[':
+        return shape::array;
+    case '"':
+        return shape::string;
+    default:
+        return has_class(first, scalar_start) ? shape::scalar : shape::text;
+    }
+}
+
+/// Offset of the line feed ending the line that holds `from`, or `size`.
+std::size_t line_end(std::string_view body, std::size_t from) noexcept
+{
+    const void* hit = std::memchr(body.data() + from, '\n', body.size() - from);
+    if (hit == nullptr) return body.size();
+    return static_cast<std::size_t>(static_cast<const char*>(hit) -
+                                    body.data());
+}
+
+constexpr std::size_t shallow_levels = 64;
+
+} // namespace
+
+framer::framer(std::string_view body) noexcept : body_(body)
+{
+    // A byte order mark is an encoding label, not content.
+    if (body_.size() >= 3 && body_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;
+}
+
+bool framer::next(record& out) noexcept
+{
+    // Every step either yields a record or moves pos_ or state_ forward,
+    // so this ends.
+    while (state_ != state::done) {
+        const bool found =
+            state_ == state::stream ? step_stream(out) : step_array(out);
+        if (found) return true;
+    }
+    return false;
+}
+
+bool framer::step_stream(record& out) noexcept
+{
+    skip_stream_space();
+
+    // End of body: a last line of spaces or tabs without a line feed is
+    // still a blank line, the empty remainder after a final LF is not.
+    if (pos_ == body_.size()) {
+        if (!line_has_record_ && line_has_space_) ++blank_lines_;
+        state_ = state::done;
+        return false;
+    }
+
+    // A top-level '[' switches to its elements.
+    if (body_[pos_] == '[') {
+        ++pos_;
+        state_ = state::array_open;
+        return false;
+    }
+
+    frame_stream_value(out);
+    return true;
+}
+
+bool framer::step_array(record& out) noexcept
+{
+    const std::size_t size = body_.size();
+    skip_array_space();
+    if (pos_ == size) {
+        frame_rest(out, defect::unterminated, size);
+        return true;
+    }
+
+    // Between elements exactly one comma, or the closing bracket.
+    if (state_ == state::array_next) {
+        if (body_[pos_] == ']') {
+            leave_array(pos_ + 1);
+            return false;
+        }
+        if (body_[pos_] == '}') {
+            frame_rest(out, defect::unbalanced, pos_);
+            return true;
+        }
+        if (body_[pos_] != ',') {
+            frame_rest(out, defect::bad_separator, pos_);
+            return true;
+        }
+        ++pos_;
+        skip_array_space();
+        if (pos_ == size) {
+            frame_rest(out, defect::unterminated, size);
+            return true;
+        }
+        if (body_[pos_] == ',' || body_[pos_] == ']') {
+            frame_rest(out, defect::bad_separator, pos_);
+            return true;
+        }
+        frame_element(out);
+        return true;
+    }
+
+    // Right after '[': the first element, or ']' for an empty array.
+    if (body_[pos_] == ']') {
+        leave_array(pos_ + 1);
+        return false;
+    }
+    if (body_[pos_] == ',') {
+        frame_rest(out, defect::bad_separator, pos_);
+        return true;
+    }
+    frame_element(out);
+    return true;
+}
+
+void framer::frame_stream_value(record& out) noexcept
+{
+    const std::size_t start = pos_;
+    const std::uint64_t line = line_;
+    const char first = body_[start];
+    line_has_record_ = true;
+
+    // Anything that is not an object or a string is read as one line; a
+    // closing bracket there matches nothing.
+    if (first != '{' && first != '"') {
+        const bool stray = first == '}' || first == ']';
+        const std::size_t stop = line_end(body_, start);
+        emit(out, start, stop, line, shape_of(first),
+             stray ? defect::unbalanced : defect::none, stray ? start : 0);
+        pos_ = stop;
+        return;
+    }
+
+    // A mismatched bracket spoils the rest of its line, no more.
+    scan_result r = first == '{' ? scan_nested(start) : scan_string(start);
+    if (r.problem == defect::unbalanced)
+        r.end = line_end(body_, r.problem_offset);
+
+    emit(out, start, r.end, line, shape_of(first), r.problem, r.problem_offset);
+    pos_ = r.end;
+    if (r.problem == defect::unterminated) state_ = state::done;
+}
+
+void framer::frame_element(record& out) noexcept
+{
+    const std::size_t start = pos_;
+    const std::uint64_t line = line_;
+    const char first = body_[start];
+
+    // A closing brace where an element belongs breaks the array.
+    if (first == '}') {
+        frame_rest(out, defect::unbalanced, start);
+        return;
+    }
+
+    // Scalars and text run to the next byte that could follow an element;
+    // the parser decides whether they are valid.
+    if (first != '{' && first != '[' && first != '"') {
+        std::size_t stop = start + 1;
+        while (stop < body_.size() && !has_class(body_[stop], element_stop))
+            ++stop;
+        emit(out, start, stop, line, shape_of(first), defect::none, 0);
+        pos_ = stop;
+        state_ = state::array_next;
+        return;
+    }
+
+    scan_result r = first == '"' ? scan_string(start) : scan_nested(start);
+    switch (r.problem) {
+    case defect::none:
+    case defect::control_character:
+        pos_ = r.end;
+        state_ = state::array_next;
+        break;
+    case defect::newline_in_string:
+        // The array cannot be trusted past the cut; the next line is
+        // framed as a stream.
+        leave_array(r.end);
+        break;
+    default:
+        // Nothing after a broken array can be trusted.
+        r.end = body_.size();
+        pos_ = r.end;
+        state_ = state::done;
+        break;
+    }
+    emit(out, start, r.end, line, shape_of(first), r.problem, r.problem_offset);
+}
+
+void framer::frame_rest(record& out, defect problem,
+                        std::size_t problem_offset) noexcept
+{
+    const std::size_t start = pos_;
+    const char first = start < body_.size() ? body_[start] : ' ';
+    emit(out, start, body_.size(), line_, shape_of(first), problem,
+         problem_offset);
+    pos_ = body_.size();
+    state_ = state::done;
+}
+
+framer::scan_result framer::scan_nested(std::size_t start) noexcept
+{
+    const char* data = body_.data();
+    const std::size_t size = body_.size();
+    std::size_t control = size; // first raw control byte in a string
+    std::size_t depth = 0;
+    std::uint64_t shallow = 0;      // bit d set: level d (< 64) is an array
+    std::uint64_t escape_carry = 0; // next block starts with an escaped byte
+    std::uint64_t string_carry = 0; // all ones: next block starts in a string
+
+    for (std::size_t base = start; base < size; base += detail::block_bytes) {
+        // The last partial block is copied and padded with spaces, which
+        // change nothing, so no byte past the body is read.
+        const char* block = data + base;
+        char tail[detail::block_bytes];
+        if (size - base < detail::block_bytes) {
+            std::memset(tail, ' ', sizeof tail);
+            std::memcpy(tail, block, size - base);
+            block = tail;
+        }
+        const detail::block_masks m = detail::classify_block(block);
+
+        // Quotes that are not escaped open and close strings.
+        const std::uint64_t escaped =
+            detail::escaped_bytes(m.backslash, escape_carry);
+        const std::uint64_t in_string =
+            detail::prefix_xor(m.quote & ~escaped) ^ string_carry;
+        string_carry = 0 - (in_string >> 63);
+
+        // Brackets outside strings and raw control bytes inside them are
+        // the only events, taken in order.
+        const std::uint64_t raw_in_string = m.control & in_string;
+        const std::uint64_t between = m.control & ~in_string;
+        std::uint64_t events = (m.bracket & ~in_string) | raw_in_string;
+        while (events != 0) {
+            const int k = std::countr_zero(events);
+            const std::uint64_t bit = std::uint64_t{1} << k;
+            const std::size_t at = base + static_cast<std::size_t>(k);
+            const char c = block[k];
+            events &= events - 1;
+
+            // JSON strings never hold a raw line feed: cut the record.
+            if ((raw_in_string & bit) != 0) {
+                if (c == '\n') {
+                    count_lines(block, between & (bit - 1));
+                    return {at, defect::newline_in_string, at};
+                }
+                if (control == size) control = at;
+                continue;
+            }
+
+            // Open a level, remembering which bracket closes it.
+            if (c == '{' || c == '[') {
+                const bool is_array = c == '[';
+                if (depth < shallow_levels) {
+                    const std::uint64_t level = std::uint64_t{1} << depth;
+                    shallow = is_array ? shallow | level : shallow & ~level;
+                } else {
+                    set_deep_level(depth, is_array);
+                }
+                ++depth;
+                continue;
+            }
+
+            // Close a level; the value ends when the first one closes.
+            --depth;
+            const bool was_array = depth < shallow_levels
+                                       ? ((shallow >> depth) & 1) != 0
+                                       : deep_levels_[depth - shallow_levels];
+            if (was_array != (c == ']')) {
+                count_lines(block, between & (bit - 1));
+                return {at, defect::unbalanced, at};
+            }
+            if (depth == 0) {
+                count_lines(block, between & (bit - 1));
+                if (control < size)
+                    return {at + 1, defect::control_character, control};
+                return {at + 1, defect::none, 0};
+            }
+        }
+        count_lines(block, between);
+    }
+    return {size, defect::unterminated, size};
+}
+
+void framer::count_lines(const char* block, std::uint64_t candidates) noexcept
+{
+    // Control bytes between tokens are rare outside pretty-printed bodies,
+    // where they are mostly line feeds.
+    while (candidates != 0) {
+        line_ += block[std::countr_zero(candidates)] == '\n';
+        candidates &= candidates - 1;
+    }
+}
+
+framer::scan_result framer::scan_string(std::size_t start) noexcept
+{
+    std::size_t control = body_.size();
+    std::size_t at = 0;
+    const defect cut = scan_string_body(start + 1, at, control);
+    if (cut != defect::none) return {at, cut, at};
+    if (control < body_.size())
+        return {at + 1, defect::control_character, control};
+    return {at + 1, defect::none, 0};
+}
+
+defect framer::scan_string_body(std::size_t from, std::size_t& at,
+                                std::size_t& control) noexcept
+{
+    const char* data = body_.data();
+    const std::size_t size = body_.size();
+
+    for (;;) {
+        // Plain content is skipped 16 bytes at a time where possible.
+        from = detail::find_string_stop(data, from, size);
+        if (from == size) {
+            at = size;
+            return defect::unterminated;
+        }
+
+        const char c = data[from];
+        if (c == '"') {
+            at = from;
+            return defect::none;
+        }
+
+        // An escape covers the next byte, which may itself be a raw
+        // control byte or a line feed.
+        std::size_t raw = from;
+        if (c == '\\') {
+            raw = from + 1;
+            if (raw == size) {
+                at = size;
+                return defect::unterminated;
+            }
+            if (static_cast<unsigned char>(data[raw]) >= 0x20) {
+                from = raw + 1;
+                continue;
+            }
+        }
+
+        // JSON strings never hold a raw line feed: cut the record there.
+        if (data[raw] == '\n') {
+            at = raw;
+            return defect::newline_in_string;
+        }
+        if (control == size) control = raw;
+        from = raw + 1;
+    }
+}
+
+void framer::set_deep_level(std::size_t depth, bool is_array) noexcept
+{
+    // Levels only grow one at a time, so this appends at most one entry.
+    // Growth can fail only for want of memory (a bit per level of a body
+    // already in memory); noexcept then ends the process.
+    const std::size_t slot = depth - shallow_levels;
+    if (slot == deep_levels_.size())
+        deep_levels_.push_back(is_array);
+    else
+        deep_levels_[slot] = is_array;
+}
+
+void framer::skip_stream_space() noexcept
+{
+    const char* data = body_.data();
+    const std::size_t size = body_.size();
+
+    while (pos_ < size) {
+        const char c = data[pos_];
+        if (c == '\n') {
+            // The line that ends here is blank unless a record touched it.
+            if (!line_has_record_) ++blank_lines_;
+            line_has_record_ = false;
+            line_has_space_ = false;
+            ++line_;
+        } else if (c == ' ' || c == '\t') {
+            line_has_space_ = true;
+        } else if (c != '\r') {
+            return;
+        }
+        ++pos_;
+    }
+}
+
+void framer::skip_array_space() noexcept
+{
+    const char* data = body_.data();
+    const std::size_t size = body_.size();
+
+    while (pos_ < size && has_class(data[pos_], space)) {
+        if (data[pos_] == '\n') ++line_;
+        ++pos_;
+    }
+}
+
+void framer::leave_array(std::size_t resume) noexcept
+{
+    // The line of the closing bracket or cut holds a record; it is not
+    // blank.
+    pos_ = resume;
+    state_ = state::stream;
+    line_has_record_ = true;
+}
+
+void framer::emit(record& out, std::size_t start, std::size_t stop,
+                  std::uint64_t line, shape kind, defect problem,
+                  std::size_t problem_offset) noexcept
+{
+    while (stop > start && has_class(body_[stop - 1], space))
+        --stop;
+
+    out.offset = start;
+    out.length = stop - start;
+    out.line = line;
+    out.index = index_++;
+    out.kind = kind;
+    out.problem = problem;
+    out.problem_offset = problem_offset;
+}
+
+} // namespace ks::frame
