@@ -7,7 +7,8 @@ namespace ks {
 
 void padded_buffer::reserve(std::size_t n)
 {
-    if (n > capacity_) grow_to(n);
+    // Allocate even for n == 0 so that data() and the padding exist.
+    if (n > capacity_ || !data_) grow_to(n);
 }
 
 void padded_buffer::resize(std::size_t n)
@@ -26,7 +27,7 @@ void padded_buffer::append(const char* src, std::size_t n)
 
 char* padded_buffer::prepare(std::size_t n)
 {
-    if (size_ + n > capacity_) {
+    if (size_ + n > capacity_ || !data_) {
         // Grow geometrically so that decoders appending in small steps
         // stay linear.
         grow_to(std::max(size_ + n, capacity_ + capacity_ / 2 + 4096));

@@ -50,6 +50,10 @@ struct result {
     std::size_t input_offset = 0;
     /// A sentence for humans: which coding, what failed, where.
     std::string message;
+    /// Which entry of the coding list failed (0 = the first one undone).
+    /// For entries after the first, input_offset counts bytes of that
+    /// coding's own input, which is the previous coding's output.
+    std::size_t coding_index = 0;
 };
 
 /// Decodes `input`, undoing `codings` in order, into `out` (replacing its
@@ -57,7 +61,12 @@ struct result {
 /// several members; zstd bodies several frames, frames without a content
 /// size, and skippable frames; deflate is zlib-wrapped with a raw-deflate
 /// fallback. On error, `out` holds every byte decoded before the damage.
-/// Never writes more than `max_output_bytes` to `out`.
+/// Never writes more than `max_output_bytes` to `out`. A body with no
+/// bytes at all decodes to nothing under every coding.
+///
+/// Errors: corrupt, truncated, too_large (also when a zstd frame asks for
+/// a window far beyond what the limit could need).
+/// This makes fresh zlib/zstd contexts; body_decoder keeps them instead.
 result decode_body(std::span<const encoding> codings,
                    std::span<const char> input,
                    std::size_t max_output_bytes, padded_buffer& out);

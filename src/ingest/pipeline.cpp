@@ -94,8 +94,8 @@ prepare_result preparer::prepare(std::string_view content_encoding,
 
     // Too large decoded is refused before anything is written, so the
     // client learns to send smaller batches.
-    auto decoded = decode::decode_body(codings.order, body,
-                                       limits_.max_decoded_bytes, decoded_);
+    auto decoded = decoder_.decode(codings.order, body,
+                                   limits_.max_decoded_bytes, decoded_);
     if (decoded.error == decode::errc::too_large)
         return {prepare_status::too_large, decoded.message};
 

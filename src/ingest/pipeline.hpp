@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/padded_buffer.hpp"
+#include "decode/body_decoder.hpp"
 #include "decode/decode.hpp"
 #include "map/mapper.hpp"
 #include "pg/writer.hpp"
@@ -97,6 +98,7 @@ private:
 
     map::mapper mapper_;
     limits limits_;
+    decode::body_decoder decoder_;
     padded_buffer decoded_;
     map::row row_;
     map::rejection rejection_;

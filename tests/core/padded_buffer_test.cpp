@@ -41,3 +41,20 @@ TEST_CASE("padded buffer clear keeps memory and resize re-pads")
     REQUIRE(b.view() == "a");
     REQUIRE(b.data()[1] == '\0');
 }
+
+TEST_CASE("an empty padded buffer still has readable padding")
+{
+    ks::padded_buffer a;
+    a.append("", 0);
+    REQUIRE(a.data() != nullptr);
+    REQUIRE(a.data()[0] == '\0');
+
+    ks::padded_buffer b;
+    b.resize(0);
+    REQUIRE(b.data() != nullptr);
+
+    ks::padded_buffer c;
+    c.prepare(0);
+    c.commit(0);
+    REQUIRE(c.view().empty());
+}
