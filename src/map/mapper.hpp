@@ -64,6 +64,12 @@ public:
     /// a padded_buffer qualifies). `receive_time` (µs since 2000-01-01 UTC)
     /// is used when no timestamp field exists. Returns true and fills
     /// `out`, or returns false and fills `why`. Never throws.
+    ///
+    /// Reasons: too_large (over max_event_bytes), not_json (a text
+    /// record), not_object (valid JSON that is no object, including a
+    /// string whose text is no object), bad_timestamp and
+    /// timestamp_out_of_range (the first timestamp field present), and
+    /// whatever parse::walker finds wrong with the JSON itself.
     bool map(std::string_view record, frame::shape kind,
              std::int64_t receive_time, row& out, rejection& why);
 

@@ -34,6 +34,11 @@ time_result parse_timestamp(std::string_view text) noexcept;
 /// below 1e14 milliseconds, below 1e17 microseconds, else nanoseconds.
 time_result from_epoch(std::int64_t value) noexcept;
 
+/// An unsigned epoch (a JSON integer above INT64_MAX): nanoseconds, since
+/// nothing smaller reaches that magnitude; values up to INT64_MAX are read
+/// as the signed overload reads them.
+time_result from_epoch(std::uint64_t value) noexcept;
+
 /// A floating-point epoch (Fluent Bit's `date`, webhook alerts); the unit
 /// is chosen by magnitude as for integers; rounded to microseconds.
 time_result from_epoch(double value) noexcept;
