@@ -1,0 +1,453 @@
+#include "pg/writer.hpp"
+
+#include "pg/connection.hpp"
+#include "pg/copy_stream.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace ks::pg {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+// After a failed connection attempt a session waits this long before the
+// next one, doubling up to the maximum, so a database that is down sees a
+// few attempts per second from the whole pool rather than one per batch.
+constexpr auto first_retry_delay = std::chrono::milliseconds(100);
+constexpr auto max_retry_delay = std::chrono::milliseconds(2000);
+
+/// A batch or a ping waiting for a connection.
+struct job {
+    std::shared_ptr<batch> work; // unused by a ping
+    writer::completion done;
+    bool is_ping = false;
+};
+
+/// The statements a session sends, built once from the configuration.
+struct statements {
+    std::string begin_events; // BEGIN; COPY events ...
+    std::string copy_events;
+    std::string begin_dead_letters;
+    std::string copy_dead_letters;
+    std::string events_step; // names the COPY in error messages
+    std::string dead_letters_step;
+};
+
+commit_outcome make_outcome(outcome_kind kind, std::string message)
+{
+    commit_outcome o;
+    o.kind = kind;
+    o.message = std::move(message);
+    return o;
+}
+
+commit_outcome outcome_from(db_error e)
+{
+    commit_outcome o;
+    o.kind = e.kind == error_kind::transient ? outcome_kind::unavailable
+                                             : outcome_kind::failed;
+    o.sqlstate = std::move(e.sqlstate);
+    o.message = std::move(e.message);
+    return o;
+}
+
+std::string copy_statement(const copy_target& t)
+{
+    std::string sql = "COPY " + quote_table_name(t.table);
+    if (!t.columns.empty()) sql += " " + t.columns;
+    sql += " FROM STDIN (FORMAT binary)";
+    return sql;
+}
+
+statements make_statements(const writer_config& c)
+{
+    statements s;
+    s.copy_events = copy_statement(c.events);
+    s.copy_dead_letters = copy_statement(c.dead_letters);
+    s.begin_events = "BEGIN; " + s.copy_events;
+    s.begin_dead_letters = "BEGIN; " + s.copy_dead_letters;
+    s.events_step = "COPY into " + c.events.table;
+    s.dead_letters_step = "COPY into " + c.dead_letters.table;
+    return s;
+}
+
+std::string milliseconds_text(steady::duration d)
+{
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d);
+    return std::to_string(std::max<std::int64_t>(ms.count(), 0)) + " ms";
+}
+
+/// One writer thread's connection and its reconnection schedule. Only
+/// that thread touches it.
+class session {
+public:
+    session(const writer_config& config, const statements& sql)
+        : config_(config), sql_(sql)
+    {
+    }
+
+    /// True from a failed connection attempt until one succeeds.
+    bool backing_off() const noexcept
+    {
+        return retry_at_ != steady::time_point();
+    }
+
+    /// When a session that is backing off may try again.
+    steady::time_point retry_at() const noexcept { return retry_at_; }
+
+    /// Tries to connect once the pause after a failure is over, without
+    /// a batch: while other connections work, finding out whether the
+    /// database is back must not cost a batch.
+    void retry() noexcept
+    {
+        try {
+            static_cast<void>(connect());
+        } catch (const std::exception&) {
+            // Out of memory: pause as long as a down database would.
+            retry_at_ = steady::now() + max_retry_delay;
+        }
+    }
+
+    /// Runs a batch or a ping. Never throws: whatever goes wrong becomes
+    /// the outcome.
+    commit_outcome run(const job& j) noexcept
+    {
+        try {
+            return j.is_ping ? ping() : write(j.work.get());
+        } catch (const std::exception& e) {
+            // Most likely out of memory: the session state is unknown.
+            conn_.close();
+            return make_outcome(outcome_kind::unavailable,
+                                std::string("writer error: ") + e.what());
+        }
+    }
+
+private:
+    commit_outcome write(const batch* b)
+    {
+        // Guards: the contract of submit(), checked so a caller's mistake
+        // fails one batch instead of sending a broken stream.
+        if (b == nullptr)
+            return make_outcome(outcome_kind::failed, "no batch submitted");
+        if (!b->events.finished() || !b->dead_letters.finished())
+            return make_outcome(outcome_kind::failed,
+                                "batch submitted before finish()");
+        if (b->events.rows() == 0 && b->dead_letters.rows() == 0)
+            return commit_outcome{};
+
+        if (auto e = connect()) return outcome_from(std::move(*e));
+
+        commit_outcome out;
+        if (auto e = transaction(*b, out)) {
+            conn_.recover();
+            return outcome_from(std::move(*e));
+        }
+        return out;
+    }
+
+    commit_outcome ping()
+    {
+        if (auto e = connect()) return outcome_from(std::move(*e));
+
+        // Whatever breaks SELECT 1 is the server's trouble, not data.
+        if (auto e = conn_.exec("SELECT 1", "SELECT 1")) {
+            conn_.close();
+            commit_outcome out = outcome_from(std::move(*e));
+            out.kind = outcome_kind::unavailable;
+            return out;
+        }
+        return commit_outcome{};
+    }
+
+    // Both COPYs and COMMIT; on error the caller rolls back.
+    [[nodiscard]] db_status transaction(const batch& b, commit_outcome& out)
+    {
+        bool begun = false;
+        if (b.events.rows() > 0) {
+            const std::string& sql =
+                begun ? sql_.copy_events : sql_.begin_events;
+            if (auto e =
+                    copy(sql, sql_.events_step, b.events, out.events_loaded))
+                return e;
+            begun = true;
+        }
+
+        if (b.dead_letters.rows() > 0) {
+            const std::string& sql =
+                begun ? sql_.copy_dead_letters : sql_.begin_dead_letters;
+            if (auto e = copy(sql, sql_.dead_letters_step, b.dead_letters,
+                              out.dead_letters_loaded))
+                return e;
+        }
+
+        return conn_.commit();
+    }
+
+    [[nodiscard]] db_status copy(const std::string& sql,
+                                 const std::string& step,
+                                 const copy_buffer& rows, std::uint64_t& loaded)
+    {
+        if (auto e = conn_.start_copy(sql, step)) return e;
+
+        copy_stream stream(conn_, step);
+        if (auto e = stream.write(rows.bytes())) return e;
+        return stream.complete(loaded);
+    }
+
+    // Keeps a live connection, else opens one unless the last attempt
+    // failed so recently that the database is presumed still down.
+    [[nodiscard]] db_status connect()
+    {
+        if (conn_.usable()) return std::nullopt;
+        conn_.close();
+
+        auto now = steady::now();
+        if (now < retry_at_)
+            return db_error{error_kind::transient, "",
+                            last_failure_ + " (next attempt in " +
+                                milliseconds_text(retry_at_ - now) + ")"};
+
+        if (auto e = conn_.open(config_.dsn, config_.connect_timeout_s)) {
+            retry_delay_ = retry_delay_ == steady::duration::zero()
+                               ? steady::duration(first_retry_delay)
+                               : std::min<steady::duration>(retry_delay_ * 2,
+                                                            max_retry_delay);
+            retry_at_ = steady::now() + retry_delay_;
+            last_failure_ = e->message;
+            return e;
+        }
+
+        retry_delay_ = steady::duration::zero();
+        retry_at_ = steady::time_point();
+        return std::nullopt;
+    }
+
+    const writer_config& config_;
+    const statements& sql_;
+    connection conn_;
+    steady::time_point retry_at_;
+    steady::duration retry_delay_ = steady::duration::zero();
+    std::string last_failure_;
+};
+
+} // namespace
+
+struct writer::impl {
+    explicit impl(writer_config c);
+    ~impl() { stop(); }
+    impl(const impl&) = delete;
+    impl& operator=(const impl&) = delete;
+
+    void start();
+    void enqueue(job j);
+    void stop();
+
+private:
+    void run_thread();
+    std::optional<job> next_job(session& s, bool& counted_ready);
+    job pop_front();
+
+    const writer_config config_;
+    const statements sql_;
+
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<job> queue_;
+    bool stopping_ = false;
+    // Threads that may take a batch to the database: connected, or not
+    // yet tried. A thread backing off after a failed attempt takes
+    // batches (to fail them at once) only when no thread is ready, and
+    // meanwhile reconnects on its own when its pause is over.
+    unsigned ready_threads_ = 0;
+
+    std::mutex stop_mutex_;
+    std::vector<std::thread> threads_;
+};
+
+writer::impl::impl(writer_config c)
+    : config_(std::move(c)), sql_(make_statements(config_))
+{
+    if (config_.connections == 0)
+        throw std::invalid_argument("writer needs at least one connection");
+    if (config_.max_queued == 0)
+        throw std::invalid_argument("writer queue must hold a batch");
+}
+
+void writer::impl::start()
+{
+    ready_threads_ = config_.connections;
+    threads_.reserve(config_.connections);
+    for (unsigned i = 0; i < config_.connections; ++i)
+        threads_.emplace_back([this] { run_thread(); });
+}
+
+void writer::impl::enqueue(job j)
+{
+    if (!j.done) j.done = [](commit_outcome) {};
+
+    // Refusals are decided under the lock but reported outside it.
+    std::optional<commit_outcome> refused;
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_)
+            refused = make_outcome(outcome_kind::stopped, "writer stopped");
+        else if (queue_.size() >= config_.max_queued)
+            refused =
+                make_outcome(outcome_kind::unavailable, "writer queue full");
+        else
+            queue_.push_back(std::move(j));
+    }
+    if (refused) {
+        j.done(std::move(*refused));
+        return;
+    }
+
+    // All: the woken thread may be one that leaves batches to others.
+    wake_.notify_all();
+}
+
+void writer::impl::stop()
+{
+    std::lock_guard stopping(stop_mutex_);
+
+    // Take what has not started; the threads finish what has.
+    std::deque<job> orphans;
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+        orphans.swap(queue_);
+    }
+    wake_.notify_all();
+
+    for (job& j : orphans)
+        j.done(make_outcome(outcome_kind::stopped,
+                            "writer stopped before the batch ran"));
+
+    for (std::thread& t : threads_)
+        if (t.joinable()) t.join();
+}
+
+void writer::impl::run_thread()
+{
+    session s(config_, sql_);
+    bool counted_ready = true;
+    while (std::optional<job> j = next_job(s, counted_ready)) {
+        commit_outcome out = s.run(*j);
+
+        // The batch's memory goes back before the caller hears of it.
+        completion done = std::move(j->done);
+        j.reset();
+        done(std::move(out));
+    }
+}
+
+std::optional<job> writer::impl::next_job(session& s, bool& counted_ready)
+{
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        if (stopping_) return std::nullopt;
+
+        // Keep the count of ready threads in step with this one.
+        bool ready = !s.backing_off();
+        if (ready != counted_ready) {
+            counted_ready = ready;
+            if (ready) {
+                ++ready_threads_;
+            } else {
+                --ready_threads_;
+                wake_.notify_all(); // others may now be the last resort
+            }
+        }
+
+        if (ready) {
+            if (!queue_.empty()) return pop_front();
+            wake_.wait(lock);
+            continue;
+        }
+
+        // Backing off: answer batches only when no thread can do better,
+        // and try to reconnect when the pause is over.
+        if (!queue_.empty() && ready_threads_ == 0) return pop_front();
+        if (steady::now() >= s.retry_at()) {
+            lock.unlock();
+            s.retry();
+            lock.lock();
+            continue;
+        }
+        wake_.wait_until(lock, s.retry_at());
+    }
+}
+
+job writer::impl::pop_front()
+{
+    job j = std::move(queue_.front());
+    queue_.pop_front();
+    return j;
+}
+
+writer::writer(writer_config config)
+    : impl_(std::make_unique<impl>(std::move(config)))
+{
+    impl_->start();
+}
+
+writer::~writer()
+{
+    stop();
+}
+
+void writer::submit(std::shared_ptr<batch> b, completion done)
+{
+    impl_->enqueue(job{std::move(b), std::move(done), false});
+}
+
+void writer::ping(completion done)
+{
+    impl_->enqueue(job{nullptr, std::move(done), true});
+}
+
+void writer::stop()
+{
+    impl_->stop();
+}
+
+std::string quote_table_name(std::string_view name)
+{
+    // Split at every dot; quoting keeps each part's case and characters.
+    std::string quoted;
+    std::size_t parts = 0;
+    for (;;) {
+        std::size_t dot = name.find('.');
+        std::string_view part = name.substr(0, dot);
+        if (part.empty())
+            throw std::invalid_argument("empty part in table name");
+        if (part.find('\0') != std::string_view::npos)
+            throw std::invalid_argument("NUL in table name");
+        if (++parts > 2)
+            throw std::invalid_argument("table name has more than two parts");
+
+        if (parts > 1) quoted += '.';
+        quoted += '"';
+        for (char c : part) {
+            if (c == '"') quoted += '"';
+            quoted += c;
+        }
+        quoted += '"';
+
+        if (dot == std::string_view::npos) return quoted;
+        name.remove_prefix(dot + 1);
+    }
+}
+
+} // namespace ks::pg

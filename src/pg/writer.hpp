@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace ks::pg {
 
@@ -57,23 +58,42 @@ class writer {
 public:
     using completion = std::function<void(commit_outcome)>;
 
+    /// Starts the threads without connecting. Throws
+    /// std::invalid_argument for a bad table name, no connections or a
+    /// queue of size 0.
     explicit writer(writer_config config);
     /// Stops and joins; queued batches complete with outcome stopped.
     ~writer();
     writer(const writer&) = delete;
     writer& operator=(const writer&) = delete;
 
-    /// Queues `b`; `done` runs exactly once, on a writer thread, after
-    /// COMMIT (committed) or when the batch cannot be written. Finished
-    /// copy_buffers are required.
+    /// Queues `b`; `done` runs exactly once, after COMMIT (committed) or
+    /// when the batch cannot be written. Finished copy_buffers are
+    /// required (else: failed). Never blocks.
+    ///
+    /// Threads: `done` runs on a writer thread, except when the batch is
+    /// refused at once: queue full (unavailable, "writer queue full") or
+    /// writer stopped (stopped); then it runs inside submit() before it
+    /// returns. `done` must not throw, nor call stop() or destroy the
+    /// writer.
+    ///
+    /// Outcomes: committed with the server's row counts (a batch with no
+    /// rows at all is committed without a round trip); unavailable when
+    /// the queue is full, the database cannot be reached (answered at
+    /// once for up to 2 s after a failed connection attempt), or it
+    /// reports a passing condition (class 08 but 08P01, 40001, 40003,
+    /// 40P01, 53, 55P03, 57); failed, with sqlstate and PostgreSQL's
+    /// CONTEXT in the message, when the data or the statement is refused.
+    /// Unless committed, nothing of the batch is stored.
     void submit(std::shared_ptr<batch> b, completion done);
 
-    /// Runs `SELECT 1` on a connection; `done` gets committed or
-    /// unavailable.
+    /// Runs `SELECT 1` on a connection, queued like a batch; `done` gets
+    /// committed, unavailable or stopped, on the threads submit() uses.
     void ping(completion done);
 
-    /// Stops accepting work, fails what is queued with `stopped`, waits
-    /// for batches already running, and joins the threads. Idempotent.
+    /// Stops accepting work, completes what is queued with `stopped` on
+    /// the calling thread, waits for batches already running, and joins
+    /// the threads. Idempotent; not to be called from a completion.
     void stop();
 
 private:

@@ -1,0 +1,188 @@
+#include "pg/connection.hpp"
+
+#include <cerrno>
+#include <poll.h>
+
+namespace ks::pg {
+
+namespace {
+
+constexpr const char* application_name = "koreshield-sink";
+
+// The default processor prints to stderr; this stage logs nothing, and a
+// FATAL that arrives while idle is reported by usable() instead.
+void ignore_notice(void*, const char*) {}
+
+// True when the server has sent something that has not been read yet.
+bool input_pending(PGconn* conn) noexcept
+{
+    pollfd p{};
+    p.fd = PQsocket(conn);
+    p.events = POLLIN;
+    if (p.fd < 0) return true; // no socket: let libpq report the failure
+    int n;
+    do {
+        n = poll(&p, 1, 0);
+    } while (n < 0 && errno == EINTR);
+    return n != 0;
+}
+
+bool is_copy_status(ExecStatusType s) noexcept
+{
+    return s == PGRES_COPY_IN || s == PGRES_COPY_OUT || s == PGRES_COPY_BOTH;
+}
+
+} // namespace
+
+connection::~connection()
+{
+    close();
+}
+
+db_status connection::open(const std::string& dsn, unsigned connect_timeout_s)
+{
+    close();
+
+    // Entries before "dbname" are defaults that the expanded DSN
+    // overrides; entries after it override the DSN. An empty DSN is left
+    // out so libpq falls back to the PG* environment. Keepalives (TCP
+    // only) bound how long a batch waits on a server that vanished
+    // without closing the link: about a minute instead of the system's
+    // two hours.
+    std::string timeout = std::to_string(connect_timeout_s);
+    const char* keys[8] = {"connect_timeout", "fallback_application_name",
+                           "keepalives_idle", "keepalives_interval",
+                           "keepalives_count"};
+    const char* values[8] = {timeout.c_str(), application_name, "30", "10",
+                             "3"};
+    int n = 5;
+    if (!dsn.empty()) {
+        keys[n] = "dbname";
+        values[n++] = dsn.c_str();
+    }
+    keys[n] = "client_encoding";
+    values[n++] = "UTF8";
+    keys[n] = nullptr;
+    values[n] = nullptr;
+
+    // PQconnectdbParams returns null only when it cannot allocate.
+    PGconn* c = PQconnectdbParams(keys, values, 1);
+    if (c == nullptr)
+        return db_error{error_kind::transient, "",
+                        "cannot connect to PostgreSQL: out of memory"};
+    if (PQstatus(c) != CONNECTION_OK) {
+        db_error e = error_from_connection(c, "cannot connect to PostgreSQL");
+        PQfinish(c);
+        return e;
+    }
+
+    PQsetNoticeProcessor(c, ignore_notice, nullptr);
+    conn_ = c;
+    return std::nullopt;
+}
+
+void connection::close() noexcept
+{
+    if (conn_ == nullptr) return;
+    PQfinish(conn_);
+    conn_ = nullptr;
+}
+
+bool connection::usable() noexcept
+{
+    if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) return false;
+    if (PQtransactionStatus(conn_) != PQTRANS_IDLE) return false;
+
+    // Reading parses notices and a FATAL; end of file marks the link bad.
+    if (input_pending(conn_) && PQconsumeInput(conn_) != 1) return false;
+    return PQstatus(conn_) == CONNECTION_OK;
+}
+
+db_status connection::exec(const char* sql, std::string_view step)
+{
+    result r(PQexec(conn_, sql));
+    if (!r) return error_from_connection(conn_, step);
+
+    ExecStatusType s = PQresultStatus(r.get());
+    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) return std::nullopt;
+    if (is_copy_status(s))
+        return db_error{error_kind::transient, "",
+                        std::string(step) + ": unexpected COPY"};
+    return error_from_result(r.get(), conn_, step);
+}
+
+db_status connection::commit()
+{
+    constexpr std::string_view step = "COMMIT";
+    result r(PQexec(conn_, "COMMIT"));
+    if (!r) return error_from_connection(conn_, step);
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK)
+        return error_from_result(r.get(), conn_, step);
+
+    // Cannot happen while every earlier step is checked; if it did, the
+    // rows were not stored and the batch must not be reported committed.
+    if (std::string_view(PQcmdStatus(r.get())) != "COMMIT")
+        return db_error{error_kind::transient, "",
+                        "COMMIT: the server rolled the transaction back"};
+    return std::nullopt;
+}
+
+db_status connection::start_copy(const std::string& sql, std::string_view step)
+{
+    if (PQsendQuery(conn_, sql.c_str()) != 1)
+        return error_from_connection(conn_, step);
+
+    // Results arrive per statement; an error ends the string, so the
+    // COPY never starts and the results run out instead.
+    db_status failure;
+    for (;;) {
+        result r(PQgetResult(conn_));
+        if (!r) break;
+
+        ExecStatusType s = PQresultStatus(r.get());
+        if (s == PGRES_COPY_IN && !failure) return std::nullopt;
+
+        // Another COPY state would return forever; recover() closes.
+        if (is_copy_status(s)) {
+            if (!failure)
+                failure = db_error{error_kind::transient, "",
+                                   std::string(step) + ": unexpected COPY"};
+            break;
+        }
+        bool fine = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ||
+                    s == PGRES_EMPTY_QUERY;
+        if (!fine && !failure)
+            failure = error_from_result(r.get(), conn_, step);
+    }
+
+    // The string held no COPY: the statement, not the server, is wrong.
+    if (!failure)
+        failure = db_error{error_kind::data, "",
+                           std::string(step) +
+                               ": the server never asked for COPY data"};
+    return failure;
+}
+
+void connection::recover() noexcept
+{
+    if (conn_ == nullptr) return;
+    if (PQstatus(conn_) != CONNECTION_OK) {
+        close();
+        return;
+    }
+
+    // In or after a failed transaction: ROLLBACK must bring it to idle.
+    PGTransactionStatusType t = PQtransactionStatus(conn_);
+    if (t == PQTRANS_IDLE) return;
+    if (t == PQTRANS_INTRANS || t == PQTRANS_INERROR) {
+        result r(PQexec(conn_, "ROLLBACK"));
+        if (r && PQresultStatus(r.get()) == PGRES_COMMAND_OK &&
+            PQtransactionStatus(conn_) == PQTRANS_IDLE)
+            return;
+    }
+
+    // A command still active (a COPY never ended) or an unknown state.
+    close();
+}
+
+} // namespace ks::pg

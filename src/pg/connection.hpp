@@ -1,0 +1,74 @@
+#pragma once
+
+#include "pg/db_error.hpp"
+
+#include <libpq-fe.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace ks::pg {
+
+/// Frees a PGresult; lets std::unique_ptr own one.
+struct result_clear {
+    void operator()(PGresult* r) const noexcept { PQclear(r); }
+};
+
+/// Owns one PGresult (null when libpq returned none).
+using result = std::unique_ptr<PGresult, result_clear>;
+
+/// Owns one libpq connection in blocking mode, so a full socket makes the
+/// sender wait rather than grow libpq's buffer. Used by one thread at a
+/// time. Closed (PQfinish) when destroyed.
+class connection {
+public:
+    /// A closed connection; open() connects.
+    connection() = default;
+    /// Closes the connection, if one is open.
+    ~connection();
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
+
+    /// Connects with `dsn` (conninfo, URI, plain database name, or empty
+    /// for the PG* environment), closing any previous connection first.
+    /// `connect_timeout_s` and application_name apply unless the DSN sets
+    /// them; client_encoding is always UTF8 because rows are encoded so.
+    [[nodiscard]] db_status open(const std::string& dsn,
+                                 unsigned connect_timeout_s);
+
+    /// Closes the connection, if one is open.
+    void close() noexcept;
+
+    /// True when a connection is open, idle outside a transaction, and
+    /// still alive. Reads whatever the server sent meanwhile without
+    /// blocking, so a session the server ended while idle (terminated
+    /// backend, restart) is noticed before a batch is sent on it.
+    [[nodiscard]] bool usable() noexcept;
+
+    /// Runs `sql`, which must return no COPY, and expects success;
+    /// `step` names it in the error message.
+    [[nodiscard]] db_status exec(const char* sql, std::string_view step);
+
+    /// Runs COMMIT and confirms the server really committed (COMMIT of a
+    /// failed transaction answers ROLLBACK without an error).
+    [[nodiscard]] db_status commit();
+
+    /// Sends `sql`, a simple-query string whose last statement is a COPY
+    /// FROM STDIN, and reads results until the server asks for data. On
+    /// an error no COPY is in progress and nothing must be streamed.
+    [[nodiscard]] db_status start_copy(const std::string& sql,
+                                       std::string_view step);
+
+    /// After a failed step: rolls back an open transaction, or closes the
+    /// connection when that fails or the session is in an unknown state.
+    void recover() noexcept;
+
+    /// The libpq handle, null when closed.
+    PGconn* native() const noexcept { return conn_; }
+
+private:
+    PGconn* conn_ = nullptr;
+};
+
+} // namespace ks::pg

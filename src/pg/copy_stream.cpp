@@ -1,0 +1,92 @@
+#include "pg/copy_stream.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace ks::pg {
+
+namespace {
+
+constexpr const char* abandoned = "COPY abandoned by koreshield-sink";
+
+} // namespace
+
+copy_stream::copy_stream(connection& conn, std::string step)
+    : conn_(conn.native()), step_(std::move(step))
+{
+}
+
+copy_stream::~copy_stream()
+{
+    if (!open_) return;
+
+    // CopyFail makes the server refuse the COPY (57014), the failure we
+    // want; reading the results leaves the connection ready for ROLLBACK.
+    if (PQputCopyEnd(conn_, abandoned) != 1) return;
+    std::uint64_t ignored = 0;
+    static_cast<void>(drain(ignored));
+}
+
+db_status copy_stream::write(std::string_view bytes)
+{
+    while (!bytes.empty()) {
+        std::size_t n = std::min(bytes.size(), chunk_bytes);
+        if (PQputCopyData(conn_, bytes.data(), static_cast<int>(n)) != 1)
+            return error_from_connection(conn_, step_);
+        bytes.remove_prefix(n);
+    }
+    return std::nullopt;
+}
+
+db_status copy_stream::complete(std::uint64_t& rows)
+{
+    // Whatever happens next, the stream can no longer be abandoned.
+    open_ = false;
+
+    if (PQputCopyEnd(conn_, nullptr) != 1)
+        return error_from_connection(conn_, step_);
+    return drain(rows);
+}
+
+db_status copy_stream::drain(std::uint64_t& rows)
+{
+    // One result for the COPY, then null once the server is ready again.
+    db_status failure;
+    bool done = false;
+    for (;;) {
+        result r(PQgetResult(conn_));
+        if (!r) break;
+
+        ExecStatusType s = PQresultStatus(r.get());
+        if (s == PGRES_COPY_IN || s == PGRES_COPY_OUT || s == PGRES_COPY_BOTH) {
+            // Still copying after the end was sent: give up on the link.
+            if (!failure)
+                failure = db_error{error_kind::transient, "",
+                                   step_ + ": COPY did not end"};
+            break;
+        }
+        if (s != PGRES_COMMAND_OK) {
+            if (!failure) failure = error_from_result(r.get(), conn_, step_);
+            continue;
+        }
+        if (failure || done) continue;
+
+        // PQcmdTuples is the row count of "COPY n" as text.
+        std::string_view count = PQcmdTuples(r.get());
+        auto [end, ec] =
+            std::from_chars(count.data(), count.data() + count.size(), rows);
+        if (ec != std::errc() || end != count.data() + count.size() ||
+            count.empty())
+            failure = db_error{error_kind::transient, "",
+                               step_ + ": the server reported no row count"};
+        done = true;
+    }
+
+    if (failure) return failure;
+    if (!done)
+        return db_error{error_kind::transient, "",
+                        step_ + ": the server sent no result"};
+    return std::nullopt;
+}
+
+} // namespace ks::pg

@@ -1,0 +1,122 @@
+#include "pg/copy_buffer.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <array>
+#include <functional>
+#include <string>
+#include <string_view>
+
+using ks::pg::copy_buffer;
+using namespace std::string_literals;
+
+namespace {
+
+// Signature with its NUL, then zero flags and zero extension length.
+const std::string header = "PGCOPY\n\xff\r\n\0"s + std::string(8, '\0');
+
+// The bytes appended by one call, after the header.
+std::string appended(const std::function<void(copy_buffer&)>& write)
+{
+    copy_buffer b;
+    write(b);
+    return std::string(b.bytes().substr(header.size()));
+}
+
+} // namespace
+
+TEST_CASE("a new copy buffer holds only the 19-byte header")
+{
+    copy_buffer b;
+    CHECK(b.bytes() == header);
+    CHECK(b.bytes().size() == 19);
+    CHECK(b.rows() == 0);
+    CHECK_FALSE(b.finished());
+}
+
+TEST_CASE("finish appends the int16 -1 trailer")
+{
+    copy_buffer b;
+    b.finish();
+    CHECK(b.bytes() == header + "\xff\xff");
+    CHECK(b.finished());
+}
+
+TEST_CASE("every field is an int32 big-endian length and its bytes")
+{
+    struct field_case {
+        const char* name;
+        std::function<void(copy_buffer&)> write;
+        std::string bytes;
+    };
+    std::array<std::string_view, 3> pieces{"ab", "", "c"};
+    const field_case cases[] = {
+        {"row start", [](copy_buffer& b) { b.begin_row(9); }, "\x00\x09"s},
+        {"null", [](copy_buffer& b) { b.null(); }, "\xff\xff\xff\xff"s},
+        {"true", [](copy_buffer& b) { b.boolean(true); },
+         "\x00\x00\x00\x01\x01"s},
+        {"false", [](copy_buffer& b) { b.boolean(false); },
+         "\x00\x00\x00\x01\x00"s},
+        {"int64", [](copy_buffer& b) { b.int64(0x0102030405060708); },
+         "\x00\x00\x00\x08\x01\x02\x03\x04\x05\x06\x07\x08"s},
+        {"negative int64", [](copy_buffer& b) { b.int64(-2); },
+         "\x00\x00\x00\x08\xff\xff\xff\xff\xff\xff\xff\xfe"s},
+        {"timestamptz epoch", [](copy_buffer& b) { b.timestamptz(0); },
+         "\x00\x00\x00\x08"s + std::string(8, '\0')},
+        {"timestamptz before 2000", [](copy_buffer& b) { b.timestamptz(-1); },
+         "\x00\x00\x00\x08"s + std::string(8, '\xff')},
+        {"text in UTF-8", [](copy_buffer& b) { b.text("h\xc3\xa9"); },
+         "\x00\x00\x00\x03h\xc3\xa9"s},
+        {"empty text is not null", [](copy_buffer& b) { b.text(""); },
+         "\x00\x00\x00\x00"s},
+        {"text from pieces", [&](copy_buffer& b) { b.text(pieces); },
+         "\x00\x00\x00\x03"
+         "abc"s},
+        {"bytea keeps every byte", [](copy_buffer& b) { b.bytea("\0\xff"s); },
+         "\x00\x00\x00\x02\x00\xff"s},
+        {"jsonb has version byte 1", [](copy_buffer& b) { b.jsonb("{}"); },
+         "\x00\x00\x00\x03\x01{}"s},
+        {"jsonb from pieces", [&](copy_buffer& b) { b.jsonb(pieces); },
+         "\x00\x00\x00\x04\x01"
+         "abc"s},
+    };
+
+    for (const field_case& c : cases) {
+        CAPTURE(c.name);
+        CHECK(appended(c.write) == c.bytes);
+    }
+}
+
+TEST_CASE("a field longer than 255 bytes carries all four length bytes")
+{
+    std::string long_text(0x010203, 'x');
+    std::string bytes = appended([&](copy_buffer& b) { b.text(long_text); });
+    CHECK(bytes.substr(0, 4) == "\x00\x01\x02\x03"s);
+    CHECK(bytes.size() == 4 + long_text.size());
+}
+
+TEST_CASE("rows counts tuples, not fields")
+{
+    copy_buffer b;
+    b.begin_row(2);
+    b.int64(1);
+    b.null();
+    b.begin_row(2);
+    b.int64(2);
+    b.text("x");
+    CHECK(b.rows() == 2);
+}
+
+TEST_CASE("reset forgets rows and starts a fresh stream")
+{
+    copy_buffer b;
+    b.begin_row(1);
+    b.text("x");
+    b.finish();
+
+    b.reset();
+
+    CHECK(b.bytes() == header);
+    CHECK(b.rows() == 0);
+    CHECK_FALSE(b.finished());
+}
