@@ -34,6 +34,10 @@ test_db::test_db(const std::string& dsn) : conn_(PQconnectdb(dsn.c_str()))
         PQfinish(as_conn(conn_));
         throw std::runtime_error("connect to '" + dsn + "' failed: " + msg);
     }
+
+    // NOTICEs such as "database ... does not exist, skipping" are noise
+    // in test output.
+    PQsetNoticeProcessor(as_conn(conn_), [](void*, const char*) {}, nullptr);
 }
 
 test_db::~test_db() { PQfinish(as_conn(conn_)); }
