@@ -205,7 +205,15 @@ bool mapper::impl::map(std::string_view record, frame::shape kind,
 
     // Validate the whole record before trusting any of it.
     parse::walk_error error;
-    if (!outer.walk(record, error)) return reject_walk(why, error, "");
+    if (!outer.walk(record, error)) {
+        // A line that starts like a bare number or literal but is not
+        // one ("no such route", "2026-12-04 INFO ...") is plain text.
+        if (kind == frame::shape::scalar &&
+            error.why == ks::reason::malformed_json)
+            return reject(why, ks::reason::not_json,
+                          "a text line, not JSON");
+        return reject_walk(why, error, "");
+    }
 
     // Find the event: the object itself, or JSON text held in a string.
     json_type root = outer.root().type;

@@ -40,7 +40,8 @@ TEST_CASE("records that are not objects are refused", "[mapper][records]")
         {"a text line that looks like JSON", "{\"a\":1}", shape::text,
          reason::not_json},
         {"a broken array", "[1,", shape::array, reason::malformed_json},
-        {"a broken scalar", "tru", shape::scalar, reason::malformed_json},
+        {"a word cut from a literal is text", "tru", shape::scalar,
+         reason::not_json},
         {"a broken object", R"({"event":"x",})", shape::object,
          reason::malformed_json},
         {"a bad escape in an array", R"(["\u0000"])", shape::array,
@@ -335,4 +336,19 @@ TEST_CASE("records mapped in place as slices of one body", "[mapper][records]")
     CHECK(r.event_type == "b");
     CHECK(r.event_time == 5);
     CHECK(r.metadata_pieces == 6);
+}
+
+TEST_CASE("a line starting like a literal or number but not JSON is text")
+{
+    for (std::string line : {"not json at all", "2026-12-04 INFO started",
+                             "-- separator --", "true story"}) {
+        INFO(line);
+        ks::padded_buffer buf;
+        buf.append(line);
+        ks::map::mapper m;
+        ks::map::row r;
+        ks::map::rejection why;
+        REQUIRE_FALSE(m.map(buf.view(), ks::frame::shape::scalar, 0, r, why));
+        REQUIRE(why.why == ks::reason::not_json);
+    }
 }
