@@ -1,1 +1,288 @@
-int main() { return 0; }
+// koreshield-sink: the HTTP sink. Shippers post batches of KoreShield JSON
+// log events; the sink loads them into PostgreSQL and answers 200 only
+// after COMMIT.
+
+#include "http/log.hpp"
+#include "http/server.hpp"
+#include "ingest/pipeline.hpp"
+#include "pg/writer.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <charconv>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <optional>
+#include <pthread.h>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <thread>
+
+#ifndef KS_VERSION
+#define KS_VERSION "unknown"
+#endif
+
+namespace {
+
+/// Exit status for a command line that cannot be used.
+constexpr int exit_usage = 2;
+/// Exit status when the sink cannot start (address in use, ...).
+constexpr int exit_failure = 1;
+
+/// Everything the command line sets.
+struct options {
+    std::string listen = "127.0.0.1:8080";
+    std::string dsn;
+    std::string table = "koreshield_events";
+    std::string dead_letter_table = "koreshield_dead_letters";
+    std::string ingest_path = "/ingest";
+    std::uint64_t max_body_bytes = 32u << 20;
+    std::uint64_t max_decoded_bytes = 256u << 20;
+    std::uint64_t max_event_bytes = 8u << 20;
+    unsigned io_threads = 1;
+    unsigned writers = 2;
+    std::string log_level = "info";
+};
+
+/// A host and port taken from HOST:PORT or [IPv6]:PORT.
+struct listen_address {
+    std::string host;
+    std::uint16_t port = 0;
+};
+
+/// Splits --listen; returns an error sentence when it cannot.
+std::optional<std::string> parse_listen(std::string_view text,
+                                        listen_address& out)
+{
+    // The port follows the last colon; an IPv6 host sits in brackets.
+    auto colon = text.rfind(':');
+    if (colon == std::string_view::npos || colon == 0)
+        return "--listen wants HOST:PORT, e.g. 127.0.0.1:8080 or "
+               "[::1]:8080";
+    std::string_view host = text.substr(0, colon);
+    std::string_view port = text.substr(colon + 1);
+    if (host.front() == '[') {
+        if (host.size() < 3 || host.back() != ']')
+            return "--listen: an IPv6 address goes in brackets, "
+                   "e.g. [::1]:8080";
+        host = host.substr(1, host.size() - 2);
+    } else if (host.find(':') != std::string_view::npos) {
+        return "--listen: put an IPv6 address in brackets, e.g. [::1]:8080";
+    }
+
+    // The port is a number from 0 (any free port) to 65535.
+    unsigned value = 0;
+    auto [end, ec] =
+        std::from_chars(port.data(), port.data() + port.size(), value);
+    if (port.empty() || ec != std::errc{} || end != port.data() + port.size() ||
+        value > 65535)
+        return "--listen: '" + std::string(port) +
+               "' is not a port number (0 to 65535)";
+
+    out.host = std::string(host);
+    out.port = static_cast<std::uint16_t>(value);
+    return std::nullopt;
+}
+
+/// Declares every flag on `app`, bound to `opt`.
+void add_flags(CLI::App& app, options& opt)
+{
+    // A flag given twice takes its last value, as scripts that append
+    // overrides expect.
+    app.option_defaults()->multi_option_policy(
+        CLI::MultiOptionPolicy::TakeLast);
+    app.add_option("--listen", opt.listen,
+                   "Address to listen on: HOST:PORT or [IPv6]:PORT; port 0 "
+                   "picks a free one")
+        ->capture_default_str();
+    app.add_option("--dsn", opt.dsn,
+                   "PostgreSQL connection string (conninfo or URI); "
+                   "without it libpq's PG* environment variables apply");
+    app.add_option("--table", opt.table,
+                   "Table for events, NAME or SCHEMA.NAME")
+        ->capture_default_str();
+    app.add_option("--dead-letter-table", opt.dead_letter_table,
+                   "Table for records that cannot become events")
+        ->capture_default_str();
+    app.add_option("--ingest-path", opt.ingest_path,
+                   "Path that accepts batches, besides /")
+        ->capture_default_str();
+    app.add_option("--max-body-bytes", opt.max_body_bytes,
+                   "Largest request body as sent (before decoding); "
+                   "K, M, G suffixes count in 1024s")
+        ->transform(CLI::AsSizeValue(false))
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--max-decoded-bytes", opt.max_decoded_bytes,
+                   "Largest request body after decoding")
+        ->transform(CLI::AsSizeValue(false))
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--max-event-bytes", opt.max_event_bytes,
+                   "Largest single event; larger ones are dead-lettered")
+        ->transform(CLI::AsSizeValue(false))
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--io-threads", opt.io_threads,
+                   "Threads that serve connections and prepare rows")
+        ->check(CLI::Range(1u, 1024u))
+        ->capture_default_str();
+    app.add_option("--writers", opt.writers,
+                   "PostgreSQL connections, one thread each")
+        ->check(CLI::Range(1u, 256u))
+        ->capture_default_str();
+    app.add_option("--log-level", opt.log_level,
+                   "debug, info, warn or error (logs go to stderr)")
+        ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
+        ->capture_default_str();
+    app.set_version_flag("--version", "koreshield-sink " KS_VERSION);
+}
+
+/// Prints a usage error the way CLI11 does and returns the exit status.
+int usage_error(const std::string& message)
+{
+    std::fprintf(stderr, "%s\nRun with --help for more information.\n",
+                 message.c_str());
+    return exit_usage;
+}
+
+/// The signal name for logs.
+const char* signal_name(int sig)
+{
+    switch (sig) {
+    case SIGINT:
+        return "SIGINT";
+    case SIGTERM:
+        return "SIGTERM";
+    }
+    return "signal";
+}
+
+/// Parses argv into `opt`; returns an exit status when the program is
+/// done already (help, version, or a mistake: status 2).
+std::optional<int> parse_command_line(int argc, char** argv, options& opt)
+{
+    unsigned cores = std::thread::hardware_concurrency();
+    opt.io_threads = cores == 0 ? 1 : cores;
+    CLI::App app{"Receives batches of KoreShield JSON log events over "
+                 "HTTP and loads them into PostgreSQL.",
+                 "koreshield-sink"};
+    add_flags(app, opt);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        int status = app.exit(e);
+        return status == 0 ? 0 : exit_usage;
+    }
+    return std::nullopt;
+}
+
+/// What the writer and the server are built from.
+struct settings {
+    ks::pg::writer_config writer;
+    ks::http::server_config server;
+    ks::http::log_level level = ks::http::log_level::info;
+};
+
+/// Checks what CLI11 cannot and fills `out`; returns an error sentence
+/// for a value that cannot be used.
+std::optional<std::string> make_settings(const options& opt, settings& out)
+{
+    listen_address where;
+    if (auto problem = parse_listen(opt.listen, where)) return problem;
+    if (opt.ingest_path.empty() || opt.ingest_path.front() != '/')
+        return "--ingest-path must start with '/'";
+
+    // The writer quotes the table names itself; they are checked here so
+    // that a bad one is a usage error.
+    try {
+        static_cast<void>(ks::pg::quote_table_name(opt.table));
+        static_cast<void>(ks::pg::quote_table_name(opt.dead_letter_table));
+    } catch (const std::invalid_argument& e) {
+        return std::string("--table/--dead-letter-table: ") + e.what();
+    }
+
+    out.writer.dsn = opt.dsn;
+    out.writer.events = {opt.table, std::string(ks::ingest::event_columns)};
+    out.writer.dead_letters = {opt.dead_letter_table,
+                               std::string(ks::ingest::dead_letter_columns)};
+    out.writer.connections = opt.writers;
+
+    out.server.host = where.host;
+    out.server.port = where.port;
+    out.server.ingest_path = opt.ingest_path;
+    out.server.max_body_bytes = opt.max_body_bytes;
+    out.server.io_threads = opt.io_threads;
+    out.server.limits.max_decoded_bytes = opt.max_decoded_bytes;
+    out.server.mapping.max_event_bytes = opt.max_event_bytes;
+    out.level = *ks::http::parse_log_level(opt.log_level);
+    return std::nullopt;
+}
+
+/// Blocks SIGINT and SIGTERM in this thread and every thread started
+/// later, so that only sigwait() takes them; returns the set.
+sigset_t block_stop_signals()
+{
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+    return stop_signals;
+}
+
+/// Runs the sink until SIGINT or SIGTERM; returns the exit status.
+int serve(const settings& s, const ks::http::logger& log,
+          const sigset_t& stop_signals)
+{
+    try {
+        // The writer first: the server hands it batches, and it must
+        // outlive the server's requests in flight.
+        ks::pg::writer writer(s.writer);
+        ks::http::server server(s.server, writer, log);
+        server.start();
+        std::printf("koreshield-sink listening on http://%s (ingest: POST "
+                    "%s or /, health: HEAD/GET %s)\n",
+                    server.endpoint().c_str(), s.server.ingest_path.c_str(),
+                    s.server.health_path.c_str());
+        std::fflush(stdout);
+
+        // Requests in flight finish before the writer stops.
+        int sig = 0;
+        sigwait(&stop_signals, &sig);
+        log.write(ks::http::log_level::info, "shutdown", "signal",
+                  signal_name(sig));
+        server.stop();
+        writer.stop();
+        log.write(ks::http::log_level::info, "exit", "status", 0);
+        return 0;
+    } catch (const std::invalid_argument& e) {
+        log.write(ks::http::log_level::error, "start_failed", "error",
+                  e.what());
+        return exit_usage;
+    } catch (const std::exception& e) {
+        log.write(ks::http::log_level::error, "start_failed", "error",
+                  e.what());
+        return exit_failure;
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    options opt;
+    if (auto done = parse_command_line(argc, argv, opt)) return *done;
+
+    settings s;
+    if (auto problem = make_settings(opt, s)) return usage_error(*problem);
+
+    sigset_t stop_signals = block_stop_signals();
+    ks::http::logger log(s.level);
+    return serve(s, log, stop_signals);
+}

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ks::http {
+
+/// Every way a request can fail, as the HTTP layer reports it.
+enum class failure : std::uint8_t {
+    bad_request,          // not a valid HTTP/1.1 request
+    not_found,            // no endpoint at this path
+    method_not_allowed,   // the path exists, the method is not served there
+    body_too_large,       // more body bytes on the wire than allowed
+    decoded_too_large,    // the decoded body is over its limit
+    unsupported_encoding, // Content-Encoding names an unknown coding
+    header_too_large,     // request line and headers over their limit
+    database_unavailable, // PostgreSQL unreachable or the writer is full
+    shutting_down,        // the sink stops and writes nothing more
+    database_refused,     // PostgreSQL refused the data
+    internal_error,       // a fault of the sink itself
+};
+
+/// The answer to a failed request.
+struct error_reply {
+    unsigned status = 500;      // HTTP status code
+    std::string body;           // JSON: {"error": code, "message": text}
+    unsigned retry_after_s = 0; // a Retry-After header is sent unless 0
+};
+
+/// The stable machine-readable code, e.g. "body_too_large".
+std::string_view failure_code(failure f) noexcept;
+
+/// The one place that turns a failure into an HTTP status and a JSON body
+/// {"error": code, "message": sentence}. `sqlstate`, when not empty, is
+/// added as a third member (PostgreSQL's error code).
+///
+/// Statuses follow what shippers do with them (wire-formats.md, section
+/// 7): 503 with Retry-After for every condition worth retrying, 413 for
+/// bodies over a limit, 415 for an unknown coding, 500 when PostgreSQL
+/// refuses the data.
+error_reply make_error_reply(failure f, std::string_view message,
+                             std::string_view sqlstate = {});
+
+/// Appends `text` as a JSON string literal, quotes included. Bytes that
+/// are not valid UTF-8 become U+FFFD, so the result is always valid JSON.
+void append_json_string(std::string& out, std::string_view text);
+
+} // namespace ks::http

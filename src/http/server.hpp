@@ -1,0 +1,79 @@
+#pragma once
+
+#include "http/log.hpp"
+#include "ingest/pipeline.hpp"
+#include "map/mapper.hpp"
+#include "pg/writer.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace ks::http {
+
+/// Where the server listens, which paths it serves, and its limits.
+struct server_config {
+    /// IP literal (IPv6 without brackets) or a name resolved at start-up.
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8080;           // 0: the kernel picks a free port
+    std::string ingest_path = "/ingest"; // "/" is always an ingest path
+    std::string health_path = "/health";
+    std::size_t max_body_bytes = 32u << 20;   // as sent, before decoding
+    std::size_t max_header_bytes = 64u << 10; // request line and headers
+    unsigned io_threads = 1;
+    unsigned idle_timeout_s = 60;   // waiting for, reading or writing data
+    unsigned shutdown_grace_s = 30; // for requests in flight at stop()
+    ingest::limits limits;          // decoded size, dead-letter size
+    map::mapping_options mapping;   // per-event limits of the mapping
+};
+
+/// The HTTP/1.1 front door of the sink.
+///
+/// Endpoints: POST or PUT on `/` and on the ingest path (query strings
+/// are ignored) load a batch and answer 200 with counts only after the
+/// rows are committed; HEAD or GET on the health path answer 200 when
+/// PostgreSQL answers a ping and 503 otherwise. Every response carries an
+/// X-Request-Id header; error bodies are JSON (see errors.hpp).
+///
+/// Threads: start() runs an I/O context on `io_threads` threads; each
+/// thread owns one ingest::preparer, and a request's decoding, parsing
+/// and encoding run on the thread that read it. Writer completions are
+/// handed back to the connection's own strand.
+///
+/// Lifetime: `writer` and `log` must outlive the server. Stop the writer
+/// only after stop() returned, so that requests in flight get answers,
+/// and before the server is destroyed, so that no writer completion
+/// arrives after it.
+class server {
+public:
+    /// Binds and listens at once, so the port is known before start().
+    /// Throws std::system_error when the address cannot be resolved or
+    /// bound, std::invalid_argument for a bad configuration.
+    server(server_config config, pg::writer& writer, const logger& log);
+    /// Calls stop().
+    ~server();
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    /// Starts the I/O threads and accepting connections.
+    void start();
+
+    /// The bound port (the real one when 0 was asked for).
+    std::uint16_t port() const noexcept;
+
+    /// "127.0.0.1:8080" or "[::1]:8080": the bound address and port.
+    std::string endpoint() const;
+
+    /// Stops accepting, closes idle connections, lets requests in flight
+    /// finish and send their responses, then joins the I/O threads. After
+    /// shutdown_grace_s the remaining connections are dropped. Blocks;
+    /// idempotent; call it from any thread but an I/O thread.
+    void stop();
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+} // namespace ks::http
