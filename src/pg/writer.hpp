@@ -13,7 +13,7 @@ namespace ks::pg {
 
 /// A table and the column list a copy_buffer's tuples are laid out for.
 struct copy_target {
-    std::string table;   // as the user wrote it, "name" or "schema.name"
+    std::string table; // "name" or "schema.name", unquoted: the writer quotes
     std::string columns; // e.g. "(event_time, event_type)"
 };
 
