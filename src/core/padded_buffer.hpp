@@ -29,6 +29,9 @@ public:
     bool empty() const noexcept { return size_ == 0; }
     std::string_view view() const noexcept { return {data_.get(), size_}; }
 
+    /// Content bytes that fit without another allocation.
+    std::size_t capacity() const noexcept { return capacity_; }
+
     /// Bytes that may be read from data() onwards: size() plus the padding.
     std::size_t readable() const noexcept { return size_ + json_padding_bytes; }
 

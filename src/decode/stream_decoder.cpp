@@ -375,6 +375,10 @@ std::span<char> stream_decoder::room(padded_buffer& out)
 
 void stream_decoder::reserve_room(padded_buffer& out, std::size_t need)
 {
+    // Enough room already: growing now would copy the content again for
+    // every block decoded, which is quadratic in the body size.
+    if (out.capacity() - out.size() >= need) return;
+
     // Double the content as it grows, but never past what may still come:
     // the allowance, plus the one byte that reveals an overflow.
     const std::size_t allowance = max_output_bytes_ - output_bytes_;

@@ -529,7 +529,10 @@ std::string json_quote(std::string_view text)
 
 long long json_number(std::string_view body, std::string_view key)
 {
-    std::string marker = "\"" + std::string(key) + "\":";
+    // Built by appending: gcc 12 at -O3 warns falsely (-Wrestrict) about
+    // "literal" + std::string.
+    std::string marker;
+    marker.append("\"").append(key).append("\":");
     auto at = body.find(marker);
     if (at == std::string_view::npos) return -1;
     std::size_t i = at + marker.size();
@@ -595,13 +598,16 @@ row_differences(test_db& db, const std::vector<expected_row>& expected)
         for (std::size_t i = first; i < last; ++i) {
             const expected_row& r = expected[i];
             if (i != first) sql += ',';
-            sql += "(" + sql_literal(r.event_time) + "," +
-                   sql_literal(r.event_type) + "," + sql_literal(r.severity) +
-                   "," + sql_literal(r.provider) + "," + sql_literal(r.model) +
-                   "," + sql_literal(r.request_id) + "," +
-                   (r.blocked ? "true" : "false") + "," +
-                   sql_literal(r.taxonomy) + "," + sql_literal(r.metadata) +
-                   ")";
+            sql.append("(")
+                .append(sql_literal(r.event_time)).append(",")
+                .append(sql_literal(r.event_type)).append(",")
+                .append(sql_literal(r.severity)).append(",")
+                .append(sql_literal(r.provider)).append(",")
+                .append(sql_literal(r.model)).append(",")
+                .append(sql_literal(r.request_id)).append(",")
+                .append(r.blocked ? "true" : "false").append(",")
+                .append(sql_literal(r.taxonomy)).append(",")
+                .append(sql_literal(r.metadata)).append(")");
         }
         db.exec(sql);
     }
