@@ -45,6 +45,10 @@ struct options {
     std::uint64_t max_event_bytes = 8u << 20;
     unsigned io_threads = 1;
     unsigned writers = 2;
+    std::uint64_t memory_budget_bytes = 192u << 20;
+    unsigned budget_wait_ms = 1000;
+    std::uint64_t group_max_bytes = 32u << 20;
+    unsigned group_delay_ms = 0;
     std::string log_level = "info";
 };
 
@@ -135,6 +139,28 @@ void add_flags(CLI::App& app, options& opt)
                    "PostgreSQL connections, one thread each")
         ->check(CLI::Range(1u, 256u))
         ->capture_default_str();
+    app.add_option("--memory-budget-bytes", opt.memory_budget_bytes,
+                   "Memory all requests may hold at once (bodies, decoded "
+                   "text, rows); past it requests wait, then get 503")
+        ->transform(CLI::AsSizeValue(false))
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--budget-wait-ms", opt.budget_wait_ms,
+                   "How long a request waits for the memory budget before "
+                   "it gets 503")
+        ->check(CLI::Range(0u, 600000u))
+        ->capture_default_str();
+    app.add_option("--group-max-bytes", opt.group_max_bytes,
+                   "COPY bytes of queued batches that one transaction "
+                   "gathers (group commit)")
+        ->transform(CLI::AsSizeValue(false))
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--group-delay-ms", opt.group_delay_ms,
+                   "How long a writer waits for more batches to fill a "
+                   "group; 0 takes what is queued")
+        ->check(CLI::Range(0u, 10000u))
+        ->capture_default_str();
     app.add_option("--log-level", opt.log_level,
                    "debug, info, warn or error (logs go to stderr)")
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
@@ -211,6 +237,8 @@ std::optional<std::string> make_settings(const options& opt, settings& out)
     out.writer.dead_letters = {opt.dead_letter_table,
                                std::string(ks::ingest::dead_letter_columns)};
     out.writer.connections = opt.writers;
+    out.writer.group_max_bytes = opt.group_max_bytes;
+    out.writer.group_delay_ms = opt.group_delay_ms;
 
     out.server.host = where.host;
     out.server.port = where.port;
@@ -219,6 +247,8 @@ std::optional<std::string> make_settings(const options& opt, settings& out)
     out.server.io_threads = opt.io_threads;
     out.server.limits.max_decoded_bytes = opt.max_decoded_bytes;
     out.server.mapping.max_event_bytes = opt.max_event_bytes;
+    out.server.memory_budget_bytes = opt.memory_budget_bytes;
+    out.server.budget_wait_ms = opt.budget_wait_ms;
     out.level = *ks::http::parse_log_level(opt.log_level);
     return std::nullopt;
 }

@@ -58,6 +58,10 @@ failure_info info_for(failure f) noexcept
         return {415, 0};
     case failure::header_too_large:
         return {431, 0};
+    case failure::larger_than_budget:
+        return {413, 0};
+    case failure::memory_budget_full:
+        return {503, 1};
     case failure::database_unavailable:
         return {503, 1};
     case failure::shutting_down:
@@ -89,6 +93,10 @@ std::string_view failure_code(failure f) noexcept
         return "unsupported_encoding";
     case failure::header_too_large:
         return "header_too_large";
+    case failure::larger_than_budget:
+        return "larger_than_budget";
+    case failure::memory_budget_full:
+        return "memory_budget_full";
     case failure::database_unavailable:
         return "database_unavailable";
     case failure::shutting_down:

@@ -15,6 +15,8 @@ enum class failure : std::uint8_t {
     decoded_too_large,    // the decoded body is over its limit
     unsupported_encoding, // Content-Encoding names an unknown coding
     header_too_large,     // request line and headers over their limit
+    larger_than_budget,   // the request needs more than the memory budget
+    memory_budget_full,   // the memory budget cannot cover the request now
     database_unavailable, // PostgreSQL unreachable or the writer is full
     shutting_down,        // the sink stops and writes nothing more
     database_refused,     // PostgreSQL refused the data

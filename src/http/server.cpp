@@ -2,6 +2,7 @@
 
 #include "http/errors.hpp"
 #include "http/request_id.hpp"
+#include "ingest/byte_budget.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/execution.hpp>
@@ -43,8 +44,19 @@ using clock_type = std::chrono::steady_clock;
 /// Bytes read at once while waiting for a request to begin.
 constexpr std::size_t first_read_bytes = 16u << 10;
 /// A body buffer up to this size is kept for the connection's next
-/// request; larger ones are freed so idle connections stay small.
-constexpr std::size_t kept_body_bytes = 1u << 20;
+/// request; larger ones are freed so idle connections stay small. The
+/// memory budget does not cover kept buffers: this bounds what each open
+/// connection holds beside it (Logstash's 125 events fit).
+constexpr std::size_t kept_body_bytes = 256u << 10;
+/// Bytes one read of a chunked body may add: what Beast reads at once.
+constexpr std::size_t max_read_bytes = 64u << 10;
+/// How often a request waiting for the memory budget looks again.
+constexpr auto budget_poll_interval = std::chrono::milliseconds(5);
+/// A body is let in only while this share of the memory budget stays free
+/// for preparing rows, so bodies waiting for an I/O thread can never take
+/// all the memory their own preparation needs; preparing then waits only
+/// for commits, which always come.
+constexpr std::size_t preparing_share_divisor = 4;
 /// After refusing a body we still drain what the peer sends, for at most
 /// this long and this much, so that closing does not reset the
 /// connection before the peer has read our answer.
@@ -70,15 +82,23 @@ std::string_view to_std(beast::string_view s) noexcept
     return {s.data(), s.size()};
 }
 
+/// A request body, and how many bytes of it may be stored: the session
+/// raises `allowed` only once the memory budget covers it, so the body
+/// never grows past what the budget holds for it.
+struct held_body {
+    ks::padded_buffer bytes;
+    std::size_t allowed = 0;
+};
+
 /// A request body held in a ks::padded_buffer, so the bytes read from the
 /// socket are copied once, into memory that the decoder and simdjson can
 /// read directly, and the memory can be reused for the next request.
 struct padded_body {
-    using value_type = ks::padded_buffer;
+    using value_type = held_body;
 
     static std::uint64_t size(const value_type& body) noexcept
     {
-        return body.size();
+        return body.bytes.size();
     }
 
     class reader {
@@ -89,23 +109,25 @@ struct padded_body {
         {
         }
 
-        void init(const boost::optional<std::uint64_t>& length, error_code& ec)
+        void init(const boost::optional<std::uint64_t>&, error_code& ec)
         {
-            // The parser has already held Content-Length against the
-            // body limit, so reserving it is bounded.
-            body_.clear();
-            if (length) body_.reserve(static_cast<std::size_t>(*length));
+            // Memory comes later, once the budget has granted it.
+            body_.bytes.clear();
             ec = {};
         }
 
         template <class ConstBufferSequence>
         std::size_t put(const ConstBufferSequence& buffers, error_code& ec)
         {
-            std::size_t n = net::buffer_size(buffers);
-            char* dst = body_.prepare(n);
-            net::buffer_copy(net::buffer(dst, n), buffers);
-            body_.commit(n);
+            // Take what is allowed; the parser keeps the rest buffered
+            // until the session allows more.
             ec = {};
+            std::size_t n = std::min(net::buffer_size(buffers),
+                                     body_.allowed - body_.bytes.size());
+            if (n == 0) return 0;
+            char* dst = body_.bytes.prepare(n);
+            net::buffer_copy(net::buffer(dst, n), buffers);
+            body_.bytes.commit(n);
             return n;
         }
 
@@ -137,6 +159,7 @@ public:
 
     const server_config& config() const noexcept { return config_; }
     pg::writer& writer() noexcept { return writer_; }
+    ingest::byte_budget& budget() noexcept { return budget_; }
     const logger& log() const noexcept { return log_; }
     std::string next_request_id() { return ids_.next(); }
     bool stopping() const noexcept { return stopping_.load(); }
@@ -158,6 +181,7 @@ private:
     pg::writer& writer_;
     const logger& log_;
     request_ids ids_;
+    ingest::byte_budget budget_;
 
     std::mutex sessions_mutex_;
     std::list<std::weak_ptr<session>> sessions_;
@@ -187,7 +211,8 @@ private:
 class session : public std::enable_shared_from_this<session> {
 public:
     session(tcp::socket&& socket, server_core& server)
-        : stream_(std::move(socket)), server_(server)
+        : stream_(std::move(socket)), server_(server), hold_(server.budget()),
+          budget_timer_(stream_.get_executor())
     {
     }
 
@@ -218,10 +243,22 @@ private:
     void on_continue(error_code ec, std::size_t bytes);
     void do_read_body();
     void on_read_body(error_code ec, std::size_t bytes);
+    void do_read_chunks();
+    void on_read_chunks(error_code ec, std::size_t consumed);
+    std::size_t chunked_ceiling() const;
+    std::size_t preparing_room(std::size_t body_bytes) const;
     void on_read_failed(error_code ec);
+
+    void reserve_body();
+    void start_body();
+    void wait_for_budget(void (session::*resume)());
+    void refuse_for_budget(failure f, std::string_view message);
+    std::string budget_full_message() const;
+    void give_back_body();
 
     void handle_request();
     void do_ingest();
+    void retry_ingest();
     void on_commit(pg::commit_outcome outcome);
     void do_ping();
     void on_ping(pg::commit_outcome outcome);
@@ -259,6 +296,15 @@ private:
 
     std::optional<request_parser> parser_;
     ks::padded_buffer spare_body_; // memory for the next request's body
+
+    // What the request being answered holds of the memory budget, the
+    // part of it that covers the body, and the waiting for more.
+    ingest::budget_hold hold_;
+    std::size_t body_held_ = 0;
+    net::steady_timer budget_timer_;
+    clock_type::time_point budget_deadline_{};
+    std::size_t budget_needed_ = 0; // hold size a new attempt needs
+
     bhttp::response<bhttp::string_body> response_;
     bhttp::response<bhttp::empty_body> continue_;
 
@@ -287,6 +333,7 @@ private:
 server_core::server_core(server_config config, pg::writer& writer,
                          const logger& log)
     : config_(std::move(config)), writer_(writer), log_(log),
+      budget_(config_.memory_budget_bytes),
       ioc_(static_cast<int>(std::max(config_.io_threads, 1u))),
       acceptor_(net::make_strand(ioc_)), retry_timer_(acceptor_.get_executor())
 {
@@ -567,11 +614,6 @@ void session::on_first_bytes(error_code ec, std::size_t bytes)
 
 void session::do_read_header()
 {
-    // TODO: memory is bounded per request only (max_body_bytes on the
-    // wire plus max_decoded_bytes), not by a global budget shared by all
-    // connections as architecture.md plans; many large requests at once
-    // can still exhaust memory.
-
     // A fresh parser per request; the body memory is handed on.
     phase_ = phase::reading;
     request_id_ = server_.next_request_id();
@@ -585,9 +627,14 @@ void session::do_read_header()
     body_bytes_ = 0;
     tally_ = {};
     started_ = clock_type::now();
+    hold_.release();
+    body_held_ = 0;
+    budget_deadline_ = {};
+    budget_needed_ = 0;
 
     parser_.emplace();
-    parser_->get().body() = std::move(spare_body_);
+    parser_->get().body().bytes = std::move(spare_body_);
+    parser_->get().body().allowed = 0;
     parser_->header_limit(
         static_cast<std::uint32_t>(server_.config().max_header_bytes));
     parser_->body_limit(server_.config().max_body_bytes);
@@ -611,13 +658,85 @@ void session::on_read_header(error_code ec, std::size_t)
     keep_alive_ = req.keep_alive();
     route_ = server_.route_for(target);
     started_ = clock_type::now();
+    reserve_body();
+}
 
+void session::reserve_body()
+{
+    // No body, or a chunked one, which is held as it grows.
+    if (parser_->is_done()) return handle_request();
+    auto length = parser_->content_length();
+    if (!length) return start_body();
+
+    // A body of known length is held whole before any of it is read;
+    // the parser has already held it against max_body_bytes.
+    const std::size_t need =
+        static_cast<std::size_t>(*length) + ks::json_padding_bytes;
+    if (need > server_.budget().limit())
+        return refuse_for_budget(
+            failure::larger_than_budget,
+            "the body of " + std::to_string(*length) +
+                " bytes is larger than the sink's whole memory budget of " +
+                std::to_string(server_.budget().limit()) + " bytes");
+    if (!hold_.grow_to(need, preparing_room(need)))
+        return wait_for_budget(&session::reserve_body);
+    body_held_ = need;
+
+    held_body& body = parser_->get().body();
+    body.bytes.reserve(static_cast<std::size_t>(*length));
+    body.allowed = static_cast<std::size_t>(*length);
+    start_body();
+}
+
+void session::start_body()
+{
     // A client that waits for our consent before sending its body.
-    if (!parser_->is_done() &&
-        beast::iequals(req[bhttp::field::expect], "100-continue"))
+    if (beast::iequals(parser_->get()[bhttp::field::expect], "100-continue"))
         return do_continue();
-    if (!parser_->is_done()) return do_read_body();
-    handle_request();
+    do_read_body();
+}
+
+void session::wait_for_budget(void (session::*resume)())
+{
+    // TODO: waiting requests are not served in order; a large one may
+    // keep losing to smaller ones until its wait runs out.
+
+    // A request waits budget_wait_ms in all, from its first refusal, so a
+    // shipper hears 503 in time to retry elsewhere or later.
+    auto now = clock_type::now();
+    if (budget_deadline_ == clock_type::time_point{}) {
+        budget_deadline_ =
+            now + std::chrono::milliseconds(server_.config().budget_wait_ms);
+        server_.log().write(
+            log_level::debug, "budget_wait", "request_id", request_id_, "for",
+            parser_->is_done() ? "rows" : "body", "held", hold_.bytes(),
+            "available", server_.budget().available());
+    }
+    if (now >= budget_deadline_)
+        return refuse_for_budget(failure::memory_budget_full,
+                                 budget_full_message());
+
+    budget_timer_.expires_after(budget_poll_interval);
+    budget_timer_.async_wait([self = shared_from_this(), resume](error_code) {
+        (self.get()->*resume)();
+    });
+}
+
+void session::refuse_for_budget(failure f, std::string_view message)
+{
+    // A body not read yet is left unread, so the connection cannot carry
+    // another request.
+    if (!parser_->is_done()) {
+        must_close_ = true;
+        body_unread_ = true;
+    }
+    send_failure(f, message);
+}
+
+std::string session::budget_full_message() const
+{
+    return "the sink is at its memory budget of " +
+           std::to_string(server_.budget().limit()) + " bytes; retry later";
 }
 
 void session::do_continue()
@@ -636,6 +755,8 @@ void session::on_continue(error_code ec, std::size_t)
 
 void session::do_read_body()
 {
+    if (!parser_->content_length()) return do_read_chunks();
+
     stream_.expires_after(
         std::chrono::seconds(server_.config().idle_timeout_s));
     bhttp::async_read(stream_, buffer_, *parser_, bind(&session::on_read_body));
@@ -645,6 +766,69 @@ void session::on_read_body(error_code ec, std::size_t)
 {
     if (ec) return on_read_failed(ec);
     handle_request();
+}
+
+std::size_t session::preparing_room(std::size_t body_bytes) const
+{
+    // A body larger than the rest of the budget goes in alone.
+    const std::size_t limit = server_.budget().limit();
+    return std::min(limit / preparing_share_divisor,
+                    limit - std::min(limit, body_bytes));
+}
+
+std::size_t session::chunked_ceiling() const
+{
+    // The parser refuses a body over max_body_bytes, and no body may hold
+    // more than the whole budget.
+    const std::size_t limit = server_.budget().limit();
+    const std::size_t room =
+        limit > ks::json_padding_bytes ? limit - ks::json_padding_bytes : 0;
+    return std::min(server_.config().max_body_bytes, room);
+}
+
+void session::do_read_chunks()
+{
+    // One read may add what is buffered plus one more read to the body;
+    // that much is held before reading, growing by half at least so that
+    // a long body is not held in small steps. The body reader stores no
+    // more than is held; the parser keeps the rest buffered.
+    held_body& body = parser_->get().body();
+    const std::size_t ceiling = chunked_ceiling();
+    const std::size_t want =
+        std::min(body.bytes.size() + buffer_.size() + max_read_bytes, ceiling);
+    if (want > body.allowed) {
+        const std::size_t grown =
+            std::min(std::max(want, body.allowed + body.allowed / 2), ceiling);
+        const std::size_t need = grown + ks::json_padding_bytes;
+        if (!hold_.grow_to(need, preparing_room(need)))
+            return wait_for_budget(&session::do_read_chunks);
+        body_held_ = need;
+        body.bytes.reserve(grown);
+        body.allowed = grown;
+    }
+
+    stream_.expires_after(
+        std::chrono::seconds(server_.config().idle_timeout_s));
+    bhttp::async_read_some(stream_, buffer_, *parser_,
+                           bind(&session::on_read_chunks));
+}
+
+void session::on_read_chunks(error_code ec, std::size_t consumed)
+{
+    if (ec) return on_read_failed(ec);
+    if (parser_->is_done()) return handle_request();
+
+    // Nothing taken with the body at the ceiling: it holds body bytes
+    // that would not fit in the whole budget.
+    const held_body& body = parser_->get().body();
+    if (consumed == 0 && body.bytes.size() == body.allowed &&
+        body.allowed == chunked_ceiling())
+        return refuse_for_budget(
+            failure::larger_than_budget,
+            "the chunked body is larger than the sink's whole memory "
+            "budget of " +
+                std::to_string(server_.budget().limit()) + " bytes");
+    do_read_chunks();
 }
 
 void session::on_read_failed(error_code ec)
@@ -719,28 +903,38 @@ std::string session::content_encoding() const
 
 void session::do_ingest()
 {
-    // Decode, frame, parse, map and encode here, on this I/O thread.
+    // Decode, frame, parse, map and encode here, on this I/O thread; the
+    // preparer takes the memory it needs from this request's hold.
     auto rows = std::make_shared<pg::batch>();
     ingest::prepare_result prepared;
     try {
-        const ks::padded_buffer& body = parser_->get().body();
+        const ks::padded_buffer& body = parser_->get().body().bytes;
         body_bytes_ = body.size();
         prepared = current_preparer->prepare(
             content_encoding(), std::span<const char>(body.data(), body.size()),
             ingest::origin{"request", request_id_}, ingest::pg_now(), *rows,
-            tally_);
+            tally_, &hold_);
     } catch (const std::exception& e) {
-        recycle_body();
+        give_back_body();
         return send_failure(failure::internal_error,
                             std::string("preparing the batch failed: ") +
                                 e.what());
     }
-    recycle_body();
+
+    // Short of memory now: keep the body and try again once the budget
+    // has the room that was missing.
+    if (prepared.status == ingest::prepare_status::over_budget) {
+        budget_needed_ = prepared.needed_bytes;
+        return wait_for_budget(&session::retry_ingest);
+    }
+    give_back_body();
 
     if (prepared.status == ingest::prepare_status::unsupported_encoding)
         return send_failure(failure::unsupported_encoding, prepared.message);
     if (prepared.status == ingest::prepare_status::too_large)
         return send_failure(failure::decoded_too_large, prepared.message);
+    if (prepared.status == ingest::prepare_status::larger_than_budget)
+        return send_failure(failure::larger_than_budget, prepared.message);
 
     // The writer answers on one of its threads; the answer is carried
     // back to this connection's strand. The tracked executor keeps the
@@ -754,6 +948,23 @@ void session::do_ingest()
             self->on_commit(std::move(outcome));
         });
     });
+}
+
+void session::retry_ingest()
+{
+    // Preparing again only pays once the room it lacked is there.
+    if (server_.budget().available() + hold_.bytes() < budget_needed_)
+        return wait_for_budget(&session::retry_ingest);
+    do_ingest();
+}
+
+void session::give_back_body()
+{
+    // The rows no longer need the body: it is freed (or kept, small, for
+    // the next request) and its part of the hold given back.
+    recycle_body();
+    hold_.shrink_to(hold_.bytes() - std::min(hold_.bytes(), body_held_));
+    body_held_ = 0;
 }
 
 void session::on_commit(pg::commit_outcome outcome)
@@ -885,20 +1096,26 @@ void session::do_write()
 
 void session::on_write(error_code ec, std::size_t)
 {
+    // The answer is out: what the request held is freed, and given back.
+    parser_.reset();
+    hold_.release();
+    body_held_ = 0;
+
     if (ec) return close();
     if (!response_.keep_alive() || stopping_) {
         if (body_unread_) return do_linger();
         return close();
     }
-    parser_.reset();
     do_wait_request();
 }
 
 void session::recycle_body()
 {
-    // Keep modest buffers for the next request on this connection.
-    ks::padded_buffer& body = parser_->get().body();
-    if (body.size() <= kept_body_bytes) {
+    // Keep modest buffers for the next request on this connection; what
+    // was allowed bounds what a chunked body reserved.
+    held_body& held = parser_->get().body();
+    ks::padded_buffer& body = held.bytes;
+    if (std::max(body.size(), held.allowed) <= kept_body_bytes) {
         spare_body_ = std::move(body);
         spare_body_.clear();
     } else {

@@ -26,6 +26,13 @@ struct server_config {
     unsigned shutdown_grace_s = 30; // for requests in flight at stop()
     ingest::limits limits;          // decoded size, dead-letter size
     map::mapping_options mapping;   // per-event limits of the mapping
+
+    /// Bytes all requests may hold at once: bodies, decoded text and
+    /// encoded rows, from the request head until the response is sent.
+    std::size_t memory_budget_bytes = 192u << 20;
+    /// How long a request waits for the budget before it is answered
+    /// 503; 0 answers at once.
+    unsigned budget_wait_ms = 1000;
 };
 
 /// The HTTP/1.1 front door of the sink.
@@ -35,6 +42,14 @@ struct server_config {
 /// rows are committed; HEAD or GET on the health path answer 200 when
 /// PostgreSQL answers a ping and 503 otherwise. Every response carries an
 /// X-Request-Id header; error bodies are JSON (see errors.hpp).
+///
+/// Memory: a request takes its Content-Length from a process-wide byte
+/// budget once its head is read (a chunked body as it grows), then the
+/// memory its decoded text and its rows need, and gives it all back when
+/// its response is sent. While the budget cannot cover it, it waits up
+/// to budget_wait_ms and is then answered 503; a request that needs more
+/// than the whole budget is answered 413. A body is let in only while a
+/// quarter of the budget stays free for preparing rows.
 ///
 /// Threads: start() runs an I/O context on `io_threads` threads; each
 /// thread owns one ingest::preparer, and a request's decoding, parsing

@@ -4,7 +4,9 @@
 #include "frame/framer.hpp"
 #include "map/timestamp.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
 #include <span>
 #include <string>
 
@@ -14,6 +16,77 @@ namespace {
 
 constexpr std::int16_t event_fields = 9;
 constexpr std::int16_t dead_letter_fields = 10;
+
+/// Decoded text a preparer keeps memory for between bodies; after a body
+/// allowed more, the buffer is freed, so an idle thread holds little
+/// memory that no budget covers.
+constexpr std::size_t kept_text_bytes = 4u << 20;
+
+/// A compressed body is first allowed to decode to this many times its
+/// size (JSON logs compress about 5 to 20 times), and never less than
+/// min_text_allowance; a larger text is decoded again with four times
+/// the allowance.
+constexpr std::size_t first_expansion = 16;
+constexpr std::size_t min_text_allowance = 64u << 10;
+
+/// Encoded rows grow by at least this much at a time.
+constexpr std::size_t min_rows_growth = 8u << 10;
+
+/// Bytes of a tuple besides its values: the field count, then a length
+/// per field.
+constexpr std::size_t tuple_overhead(std::int16_t fields)
+{
+    return 2 + 4 * static_cast<std::size_t>(fields);
+}
+
+/// Memory decoding may take with an allowance of `text` bytes and
+/// `scratch` intermediate buffers. The decoded text never grows past the
+/// allowance plus the byte that reveals an overflow; a coding undone
+/// before the last writes into a scratch buffer of body_decoder, allowed
+/// an eighth and 4 KiB more than the text; two of them take turns.
+std::size_t text_cost(std::size_t text, std::size_t scratch)
+{
+    const std::size_t own = text + 1 + json_padding_bytes;
+    return own + scratch * (text + text / 8 + 4096 + json_padding_bytes);
+}
+
+/// The largest text allowance whose text_cost fits in `room`.
+std::size_t largest_allowance(std::size_t room, std::size_t scratch)
+{
+    const std::size_t fixed = text_cost(0, scratch);
+    if (room <= fixed) return 0;
+    return (room - fixed) / (8 + 9 * scratch) * 8;
+}
+
+/// Whether undoing `codings` is a plain copy of the body.
+bool is_plain(std::span<const decode::encoding> codings)
+{
+    return std::all_of(codings.begin(), codings.end(),
+                       [](auto c) { return c == decode::encoding::identity; });
+}
+
+/// The first text allowance for a body of `size` bytes.
+std::size_t first_allowance(std::span<const decode::encoding> codings,
+                            std::size_t size)
+{
+    if (is_plain(codings)) return size;
+    constexpr std::size_t most = std::numeric_limits<std::size_t>::max();
+    if (size > most / first_expansion) return most;
+    return std::max(size * first_expansion, min_text_allowance);
+}
+
+/// Bytes add_row writes for `r`.
+std::size_t row_bytes(const map::row& r)
+{
+    auto length = [](const std::optional<std::string_view>& v) {
+        return v ? v->size() : 0;
+    };
+    std::size_t n = tuple_overhead(event_fields) + 8 + 1; // time, blocked
+    n += r.event_type.size() + r.severity.size();
+    n += length(r.provider) + length(r.model) + length(r.request_id);
+    n += r.taxonomy ? 1 + r.taxonomy->size() : 0; // jsonb version byte
+    return n + 1 + r.metadata_bytes();
+}
 
 // A sentence for a record the framer already found broken.
 std::string defect_message(const frame::record& rec)
@@ -74,14 +147,23 @@ preparer::preparer(map::mapping_options options, limits lim)
 }
 
 prepare_result preparer::prepare(std::string_view content_encoding,
-                                 std::span<const char> body,
-                                 const origin& from,
+                                 std::span<const char> body, const origin& from,
                                  std::int64_t receive_time, pg::batch& out,
-                                 counts& tally)
+                                 counts& tally, budget_hold* hold)
 {
     tally = {};
     out.events.reset();
     out.dead_letters.reset();
+    hold_ = hold;
+    held_before_ = hold == nullptr ? 0 : hold->bytes();
+    text_bytes_ = 0;
+    text_in_scratch_ = false;
+
+    // A large text buffer left by a body that threw is not kept either.
+    if (hold != nullptr && text_buffer_large_) {
+        decoded_ = padded_buffer{};
+        text_buffer_large_ = false;
+    }
 
     // An unknown coding is the client's configuration error, not data.
     auto codings = decode::parse_content_encoding(content_encoding);
@@ -94,10 +176,12 @@ prepare_result preparer::prepare(std::string_view content_encoding,
 
     // Too large decoded is refused before anything is written, so the
     // client learns to send smaller batches.
-    auto decoded = decoder_.decode(codings.order, body,
-                                   limits_.max_decoded_bytes, decoded_);
-    if (decoded.error == decode::errc::too_large)
-        return {prepare_status::too_large, decoded.message};
+    decode::result decoded;
+    if (!decode_within_budget(codings.order, body, decoded)) return refuse(out);
+    if (decoded.error == decode::errc::too_large) {
+        put_down_text(out);
+        return {prepare_status::too_large, decoded.message, 0};
+    }
 
     // A body that cannot be decoded is kept whole, as received, so it can
     // be inspected and replayed; loading a prefix of it would store part
@@ -105,21 +189,144 @@ prepare_result preparer::prepare(std::string_view content_encoding,
     if (decoded.error != decode::errc::ok) {
         position at;
         at.offset = static_cast<std::int64_t>(decoded.input_offset);
-        add_dead_letter(out, from, receive_time, at,
-                        ks::reason::decode_failed, decoded.message,
-                        {body.data(), body.size()});
+        if (!add_dead_letter(out, from, receive_time, at,
+                             ks::reason::decode_failed, decoded.message,
+                             {body.data(), body.size()}))
+            return refuse(out);
         tally.received = 1;
         tally.dead_lettered = 1;
-    } else {
-        prepare_records(decoded_.view(), from, receive_time, out, tally);
+    } else if (!prepare_records(decoded_.view(), from, receive_time, out,
+                                tally)) {
+        return refuse(out);
     }
 
-    out.events.finish();
-    out.dead_letters.finish();
+    if (!finish_batch(out)) return refuse(out);
+    put_down_text(out);
     return {};
 }
 
-void preparer::prepare_records(std::string_view text, const origin& from,
+bool preparer::finish_batch(pg::batch& out)
+{
+    constexpr std::size_t trailer = pg::copy_buffer::trailer_bytes;
+    if (!make_room(out, out.events, trailer)) return false;
+    if (!make_room(out, out.dead_letters, trailer)) return false;
+    out.events.finish();
+    out.dead_letters.finish();
+    return true;
+}
+
+bool preparer::decode_within_budget(std::span<const decode::encoding> codings,
+                                    std::span<const char> body,
+                                    decode::result& decoded)
+{
+    const std::size_t most = limits_.max_decoded_bytes;
+    text_in_scratch_ = codings.size() > 1;
+    if (hold_ == nullptr) {
+        decoded = decoder_.decode(codings, body, most, decoded_);
+        return true;
+    }
+
+    // The allowance may grow up to what the whole budget could hold
+    // beside what the caller holds already.
+    const std::size_t scratch =
+        std::min<std::size_t>(codings.size() > 1 ? codings.size() - 1 : 0, 2);
+    const std::size_t limit = hold_->budget().limit();
+    const std::size_t room = limit > held_before_ ? limit - held_before_ : 0;
+    const std::size_t ceiling =
+        std::min(most, largest_allowance(room, scratch));
+
+    // Guess, decode, and decode again with more when the guess was short.
+    std::size_t allowance =
+        std::min(ceiling, first_allowance(codings, body.size()));
+    for (;;) {
+        const std::size_t cost = text_cost(allowance, scratch);
+        if (!hold_->grow_to(held_before_ + cost)) {
+            refused_total_ = held_before_ + cost;
+            refused_for_good_ = false;
+            return false;
+        }
+        text_bytes_ = cost;
+        text_buffer_large_ = text_buffer_large_ || allowance > kept_text_bytes;
+
+        decoded = decoder_.decode(codings, body, allowance, decoded_);
+        if (decoded.error != decode::errc::too_large || allowance == most)
+            return true;
+        if (allowance == ceiling) {
+            refused_total_ = limit;
+            refused_for_good_ = true;
+            return false;
+        }
+        allowance = allowance > ceiling / 4 ? ceiling : allowance * 4;
+    }
+}
+
+bool preparer::make_room(pg::batch& out, pg::copy_buffer& b, std::size_t more)
+{
+    // Room already there: nothing is allocated.
+    const std::size_t used = b.bytes().size();
+    if (b.capacity() - used >= more) return true;
+
+    // Grow by doubling, so that appending stays linear; the budget is
+    // asked before the memory is taken, then told what was really taken.
+    const std::size_t want =
+        std::max({used + more, 2 * b.capacity(), min_rows_growth});
+    if (!cover(out, want - b.capacity())) return false;
+    b.reserve(want);
+    return cover(out, 0);
+}
+
+bool preparer::cover(const pg::batch& out, std::size_t extra)
+{
+    if (hold_ == nullptr) return true;
+    const std::size_t total = held_before_ + text_bytes_ +
+                              out.events.capacity() +
+                              out.dead_letters.capacity() + extra;
+    if (hold_->grow_to(total)) return true;
+
+    refused_total_ = total;
+    refused_for_good_ = total > hold_->budget().limit();
+    return false;
+}
+
+prepare_result preparer::refuse(pg::batch& out)
+{
+    // Nothing of a refused body is kept: its rows are freed before the
+    // hold lets go of them.
+    out.events = pg::copy_buffer{};
+    out.dead_letters = pg::copy_buffer{};
+    put_down_text(out);
+    hold_->shrink_to(held_before_);
+
+    const std::string limit = std::to_string(hold_->budget().limit());
+    if (refused_for_good_)
+        return {prepare_status::larger_than_budget,
+                "decoded and encoded, the body needs more memory than the "
+                "sink's whole budget of " +
+                    limit + " bytes; send smaller batches",
+                refused_total_};
+    return {prepare_status::over_budget,
+            "the sink is at its memory budget of " + limit +
+                " bytes; retry later",
+            refused_total_};
+}
+
+void preparer::put_down_text(const pg::batch& out)
+{
+    if (hold_ == nullptr) return;
+
+    // Large text buffers are freed, so that what the budget does not
+    // cover stays small; scratch buffers of several codings are rare.
+    if (text_buffer_large_) decoded_ = padded_buffer{};
+    if (text_in_scratch_) decoder_ = decode::body_decoder{};
+    text_buffer_large_ = false;
+    text_in_scratch_ = false;
+
+    text_bytes_ = 0;
+    hold_->shrink_to(held_before_ + out.events.capacity() +
+                     out.dead_letters.capacity());
+}
+
+bool preparer::prepare_records(std::string_view text, const origin& from,
                                std::int64_t receive_time, pg::batch& out,
                                counts& tally)
 {
@@ -134,30 +341,35 @@ void preparer::prepare_records(std::string_view text, const origin& from,
 
         // Structural damage found while framing needs no parse.
         if (rec.problem != frame::defect::none) {
-            add_dead_letter(out, from, receive_time, at,
-                            defect_reason(rec.problem), defect_message(rec),
-                            raw);
+            if (!add_dead_letter(out, from, receive_time, at,
+                                 defect_reason(rec.problem),
+                                 defect_message(rec), raw))
+                return false;
             ++tally.dead_lettered;
             continue;
         }
 
         // The record sits inside decoded_, whose padding simdjson needs.
         if (!mapper_.map(raw, rec.kind, receive_time, row_, rejection_)) {
-            add_dead_letter(out, from, receive_time, at, rejection_.why,
-                            rejection_.message, raw);
+            if (!add_dead_letter(out, from, receive_time, at, rejection_.why,
+                                 rejection_.message, raw))
+                return false;
             ++tally.dead_lettered;
             continue;
         }
-        add_row(out, row_);
+        if (!add_row(out, row_)) return false;
         ++tally.loaded;
         if (row_.event_time_from_receipt) ++tally.time_from_receipt;
     }
     tally.blank_lines = records.blank_lines();
+    return true;
 }
 
-void preparer::add_row(pg::batch& out, const map::row& r)
+bool preparer::add_row(pg::batch& out, const map::row& r)
 {
     pg::copy_buffer& b = out.events;
+    if (!make_room(out, b, row_bytes(r))) return false;
+
     b.begin_row(event_fields);
     b.timestamptz(r.event_time);
     b.text(r.event_type);
@@ -171,9 +383,12 @@ void preparer::add_row(pg::batch& out, const map::row& r)
     else
         b.null();
     b.jsonb(std::span(r.metadata.data(), r.metadata_pieces));
+
+    // Covers a row larger than row_bytes() said, which would be a bug.
+    return cover(out, 0);
 }
 
-void preparer::add_dead_letter(pg::batch& out, const origin& from,
+bool preparer::add_dead_letter(pg::batch& out, const origin& from,
                                std::int64_t receive_time, const position& at,
                                ks::reason why, std::string_view message,
                                std::string_view raw)
@@ -183,7 +398,15 @@ void preparer::add_dead_letter(pg::batch& out, const origin& from,
     std::string_view kept = raw.substr(
         0, std::min(raw.size(), limits_.max_dead_letter_bytes));
 
+    // Room for five 8-byte values, the texts (a byte made storable takes
+    // at most 3) and the kept bytes.
     pg::copy_buffer& b = out.dead_letters;
+    const std::size_t bytes = tuple_overhead(dead_letter_fields) + 5 * 8 +
+                              from.kind.size() + 3 * from.name.size() +
+                              reason_code(why).size() + 3 * message.size() +
+                              kept.size();
+    if (!make_room(out, b, bytes)) return false;
+
     b.begin_row(dead_letter_fields);
     b.timestamptz(receive_time);
     b.text(from.kind);
@@ -201,6 +424,7 @@ void preparer::add_dead_letter(pg::batch& out, const origin& from,
         b.text(to_storable_text(message));
     b.bytea(kept);
     b.int64(static_cast<std::int64_t>(raw.size()));
+    return cover(out, 0);
 }
 
 } // namespace ks::ingest

@@ -3,9 +3,11 @@
 #include "core/padded_buffer.hpp"
 #include "decode/body_decoder.hpp"
 #include "decode/decode.hpp"
+#include "ingest/byte_budget.hpp"
 #include "map/mapper.hpp"
 #include "pg/writer.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -52,12 +54,17 @@ enum class prepare_status : std::uint8_t {
     ok,                   // rows and dead letters are in the batch
     unsupported_encoding, // Content-Encoding names an unknown coding
     too_large,            // decoded size is over limits::max_decoded_bytes
+    over_budget,          // the memory budget cannot cover the body now
+    larger_than_budget,   // the body needs more than the whole budget
 };
 
 /// The outcome of preparer::prepare.
 struct prepare_result {
     prepare_status status = prepare_status::ok;
     std::string message; // a sentence for the client when not ok
+    /// over_budget: the size the budget hold had to reach when it was
+    /// refused; worth trying again once that much can be held.
+    std::size_t needed_bytes = 0;
 };
 
 /// Runs decode, frame, parse/map and encode for one body and leaves the
@@ -74,10 +81,20 @@ public:
     /// keeping its bytes as received. `receive_time` is µs since
     /// 2000-01-01 UTC. On ok, `out` holds finished buffers and `tally`
     /// the counts; otherwise nothing is to be written.
+    ///
+    /// Memory: with a `hold`, every byte this call allocates for the
+    /// decoded text and the encoded rows is taken from its budget first,
+    /// on top of what `hold` already holds (the body, say). On ok, `hold`
+    /// keeps covering the capacity of `out`; the decoded text is given
+    /// back, and a buffer for it larger than 4 MiB is freed. When the
+    /// budget cannot grant a step, `out` is emptied and freed, `hold` is
+    /// back where it was, and the status is over_budget (try again later)
+    /// or larger_than_budget (it could never fit). Without a hold the
+    /// decoded size is limited by max_decoded_bytes alone.
     prepare_result prepare(std::string_view content_encoding,
                            std::span<const char> body, const origin& from,
                            std::int64_t receive_time, pg::batch& out,
-                           counts& tally);
+                           counts& tally, budget_hold* hold = nullptr);
 
 private:
     /// Where a dead letter sat; -1 is stored as NULL.
@@ -87,14 +104,26 @@ private:
         std::int64_t offset = -1;
     };
 
-    void add_dead_letter(pg::batch& out, const origin& from,
-                         std::int64_t receive_time, const position& at,
-                         ks::reason why, std::string_view message,
-                         std::string_view raw);
-    void add_row(pg::batch& out, const map::row& r);
-    void prepare_records(std::string_view text, const origin& from,
-                         std::int64_t receive_time, pg::batch& out,
-                         counts& tally);
+    [[nodiscard]] bool add_dead_letter(pg::batch& out, const origin& from,
+                                       std::int64_t receive_time,
+                                       const position& at, ks::reason why,
+                                       std::string_view message,
+                                       std::string_view raw);
+    [[nodiscard]] bool add_row(pg::batch& out, const map::row& r);
+    [[nodiscard]] bool prepare_records(std::string_view text,
+                                       const origin& from,
+                                       std::int64_t receive_time,
+                                       pg::batch& out, counts& tally);
+    [[nodiscard]] bool finish_batch(pg::batch& out);
+
+    [[nodiscard]] bool
+    decode_within_budget(std::span<const decode::encoding> codings,
+                         std::span<const char> body, decode::result& decoded);
+    [[nodiscard]] bool make_room(pg::batch& out, pg::copy_buffer& b,
+                                 std::size_t more);
+    [[nodiscard]] bool cover(const pg::batch& out, std::size_t extra);
+    prepare_result refuse(pg::batch& out);
+    void put_down_text(const pg::batch& out);
 
     map::mapper mapper_;
     limits limits_;
@@ -102,6 +131,17 @@ private:
     padded_buffer decoded_;
     map::row row_;
     map::rejection rejection_;
+
+    // The budget of the body being prepared, if any, and what it holds
+    // for that body: before this call, for the decoded text, and what
+    // the last refused step asked for in all.
+    budget_hold* hold_ = nullptr;
+    std::size_t held_before_ = 0;
+    std::size_t text_bytes_ = 0;
+    bool text_buffer_large_ = false; // decoded_ may hold over 4 MiB
+    bool text_in_scratch_ = false;   // body_decoder used its scratch
+    std::size_t refused_total_ = 0;
+    bool refused_for_good_ = false;
 };
 
 /// The current time in µs since 2000-01-01 00:00:00 UTC.

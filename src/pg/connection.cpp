@@ -76,6 +76,14 @@ db_status connection::open(const std::string& dsn, unsigned connect_timeout_s)
         return e;
     }
 
+    // Blocking mode is libpq's default; it is set anyway because COPY
+    // relies on it to keep libpq's send buffer from growing.
+    if (PQsetnonblocking(c, 0) != 0) {
+        db_error e = error_from_connection(c, "cannot use blocking mode");
+        PQfinish(c);
+        return e;
+    }
+
     PQsetNoticeProcessor(c, ignore_notice, nullptr);
     conn_ = c;
     return std::nullopt;

@@ -9,9 +9,12 @@ namespace {
 
 // Signature, flags (no OIDs), header-extension length: all zero after the
 // signature, whose last byte is a NUL that belongs to it.
-constexpr char copy_header[19] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n',
-                                  '\xff', '\r', '\n', '\0', 0, 0, 0, 0,
-                                  0, 0, 0, 0};
+constexpr char copy_header[copy_buffer::header_bytes] = {
+    'P',  'G', 'C', 'O', 'P', 'Y', '\n', '\xff', '\r', '\n',
+    '\0', 0,   0,   0,   0,   0,   0,    0,      0};
+
+// A tuple's field count of -1 marks the end of the stream.
+constexpr char copy_trailer[copy_buffer::trailer_bytes] = {'\xff', '\xff'};
 
 // std::byteswap is C++23; the builtins are what it compiles to.
 std::int16_t to_big_endian(std::int16_t v)
@@ -51,6 +54,24 @@ void copy_buffer::reset()
     bytes_.assign(copy_header, sizeof copy_header);
     rows_ = 0;
     finished_ = false;
+}
+
+std::string_view copy_buffer::tuples() const noexcept
+{
+    std::string_view all = bytes_;
+    all.remove_prefix(header_bytes);
+    if (finished_) all.remove_suffix(trailer_bytes);
+    return all;
+}
+
+std::string_view copy_buffer::stream_header() noexcept
+{
+    return {copy_header, sizeof copy_header};
+}
+
+std::string_view copy_buffer::stream_trailer() noexcept
+{
+    return {copy_trailer, sizeof copy_trailer};
 }
 
 void copy_buffer::begin_row(std::int16_t fields)

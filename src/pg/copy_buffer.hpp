@@ -18,6 +18,11 @@ namespace ks::pg {
 /// out bytes.
 class copy_buffer {
 public:
+    /// Bytes of the stream header: signature, flags, extension length.
+    static constexpr std::size_t header_bytes = 19;
+    /// Bytes of the trailer that finish() appends.
+    static constexpr std::size_t trailer_bytes = 2;
+
     copy_buffer();
 
     /// Starts a tuple of `fields` values.
@@ -43,9 +48,27 @@ public:
     /// Forgets the content, keeps the memory, writes a fresh header.
     void reset();
 
+    /// Makes room for `bytes` in all without another allocation, so that
+    /// the caller decides when memory grows (and may account for it).
+    void reserve(std::size_t bytes) { bytes_.reserve(bytes); }
+
+    /// The whole stream: header, tuples and, once finished, the trailer.
     std::string_view bytes() const noexcept { return bytes_; }
+
+    /// The tuples alone, without the header and the trailer, so that the
+    /// tuples of several buffers can follow one header in one COPY.
+    std::string_view tuples() const noexcept;
+
+    /// Bytes allocated for the stream, which may exceed bytes().size().
+    std::size_t capacity() const noexcept { return bytes_.capacity(); }
+
     std::uint64_t rows() const noexcept { return rows_; }
     bool finished() const noexcept { return finished_; }
+
+    /// The header every stream starts with.
+    static std::string_view stream_header() noexcept;
+    /// The trailer every finished stream ends with.
+    static std::string_view stream_trailer() noexcept;
 
 private:
     void put16(std::int16_t v);

@@ -29,6 +29,13 @@ copy_stream::~copy_stream()
 
 db_status copy_stream::write(std::string_view bytes)
 {
+    // libpq's send buffer stays small however much is streamed: the
+    // connection is in blocking mode (connection::open makes sure), and
+    // there PQputCopyData first flushes what is queued when the next
+    // message would not fit, and sends as soon as 8 KiB are queued,
+    // waiting while the socket is full. The buffer thus holds at most one
+    // message of chunk_bytes plus what is left of the previous 8 KiB;
+    // batches wait in their own memory, which the caller accounts for.
     while (!bytes.empty()) {
         std::size_t n = std::min(bytes.size(), chunk_bytes);
         if (PQputCopyData(conn_, bytes.data(), static_cast<int>(n)) != 1)

@@ -10,6 +10,7 @@
 #include <exception>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -27,12 +28,24 @@ using steady = std::chrono::steady_clock;
 constexpr auto first_retry_delay = std::chrono::milliseconds(100);
 constexpr auto max_retry_delay = std::chrono::milliseconds(2000);
 
-/// A batch or a ping waiting for a connection.
+/// A batch or a ping waiting for a connection, then its outcome.
 struct job {
     std::shared_ptr<batch> work; // unused by a ping
     writer::completion done;
     bool is_ping = false;
+    commit_outcome result; // set by the session that ran the job
 };
+
+/// Jobs that one writer thread runs together: a ping alone, or batches
+/// sharing one transaction.
+using job_group = std::vector<job>;
+
+/// COPY bytes a job adds to a group.
+std::size_t copy_bytes(const job& j) noexcept
+{
+    if (j.work == nullptr) return 0;
+    return j.work->events.bytes().size() + j.work->dead_letters.bytes().size();
+}
 
 /// The statements a session sends, built once from the configuration.
 struct statements {
@@ -119,41 +132,149 @@ public:
         }
     }
 
-    /// Runs a batch or a ping. Never throws: whatever goes wrong becomes
-    /// the outcome.
-    commit_outcome run(const job& j) noexcept
+    /// Runs a ping, or a group of batches, and sets each job's result.
+    /// Never throws: whatever goes wrong becomes the outcome.
+    void run(job_group& group) noexcept
     {
         try {
-            return j.is_ping ? ping() : write(j.work.get());
+            if (group.front().is_ping)
+                group.front().result = ping();
+            else
+                write_group(group);
         } catch (const std::exception& e) {
             // Most likely out of memory: the session state is unknown.
-            conn_.close();
-            return make_outcome(outcome_kind::unavailable,
-                                std::string("writer error: ") + e.what());
+            // Before this no batch of the group was committed: nothing
+            // allocates after a COMMIT, and batches written alone after a
+            // refused group catch their own errors.
+            for (job& j : group)
+                j.result = failed_by(e);
         }
     }
 
 private:
-    commit_outcome write(const batch* b)
-    {
-        // Guards: the contract of submit(), checked so a caller's mistake
-        // fails one batch instead of sending a broken stream.
-        if (b == nullptr)
-            return make_outcome(outcome_kind::failed, "no batch submitted");
-        if (!b->events.finished() || !b->dead_letters.finished())
-            return make_outcome(outcome_kind::failed,
-                                "batch submitted before finish()");
-        if (b->events.rows() == 0 && b->dead_letters.rows() == 0)
-            return commit_outcome{};
+    /// Batches of a group that need the database.
+    using member_list = std::vector<job*>;
 
+    // Settles what needs no database, then writes the rest together.
+    void write_group(job_group& group)
+    {
+        member_list members;
+        members.reserve(group.size());
+        for (job& j : group)
+            if (needs_database(j)) members.push_back(&j);
+        if (members.empty()) return;
+
+        if (auto e = connect()) {
+            for (job* m : members)
+                m->result = outcome_from(*e);
+            return;
+        }
+        if (members.size() == 1) {
+            members.front()->result = write_alone(*members.front()->work);
+            return;
+        }
+        write_together(members);
+    }
+
+    // Guards: the contract of submit(), checked so a caller's mistake
+    // fails one batch instead of sending a broken stream. A batch without
+    // rows is committed at once. False when `j` is settled.
+    static bool needs_database(job& j)
+    {
+        const batch* b = j.work.get();
+        if (b == nullptr) {
+            j.result = make_outcome(outcome_kind::failed, "no batch submitted");
+            return false;
+        }
+        if (!b->events.finished() || !b->dead_letters.finished()) {
+            j.result = make_outcome(outcome_kind::failed,
+                                    "batch submitted before finish()");
+            return false;
+        }
+        if (b->events.rows() == 0 && b->dead_letters.rows() == 0) {
+            j.result = commit_outcome{};
+            return false;
+        }
+        return true;
+    }
+
+    // One batch in its own transaction, with the server's row counts.
+    commit_outcome write_alone(batch& b)
+    {
         if (auto e = connect()) return outcome_from(std::move(*e));
 
+        batch* one[] = {&b};
         commit_outcome out;
-        if (auto e = transaction(*b, out)) {
+        db_status e =
+            copy_rows(one, out.events_loaded, out.dead_letters_loaded);
+        if (!e) e = conn_.commit();
+        if (e) {
             conn_.recover();
             return outcome_from(std::move(*e));
         }
         return out;
+    }
+
+    // Several batches in one transaction. A refusal of the data, or a
+    // row count that cannot be shared out, sends each batch on alone.
+    void write_together(const member_list& members)
+    {
+        // The batches, in the order their tuples are streamed.
+        std::vector<batch*> batches;
+        batches.reserve(members.size());
+        std::uint64_t events_sent = 0;
+        std::uint64_t dead_letters_sent = 0;
+        for (job* m : members) {
+            batches.push_back(m->work.get());
+            events_sent += m->work->events.rows();
+            dead_letters_sent += m->work->dead_letters.rows();
+        }
+
+        // The server counts rows per COPY; each batch gets its own share
+        // only when the totals match what was sent (a BEFORE trigger
+        // that skips rows would make them differ).
+        std::uint64_t events = 0;
+        std::uint64_t dead_letters = 0;
+        db_status e = copy_rows(batches, events, dead_letters);
+        bool shared_out =
+            events == events_sent && dead_letters == dead_letters_sent;
+        if (!e && shared_out) e = conn_.commit();
+        if (!e && shared_out) {
+            for (job* m : members) {
+                m->result.events_loaded = m->work->events.rows();
+                m->result.dead_letters_loaded = m->work->dead_letters.rows();
+            }
+            return;
+        }
+        conn_.recover();
+
+        // A passing condition would strike each batch alike: none of
+        // them is tried again now.
+        if (e && e->kind == error_kind::transient) {
+            for (job* m : members)
+                m->result = outcome_from(*e);
+            return;
+        }
+
+        // TODO: the error's CONTEXT names the tuple at fault, which would
+        // let the batches before and after it commit as one group again;
+        // one transaction per batch is simpler and refusals are rare,
+        // since rows are validated before they are encoded.
+        for (job* m : members) {
+            try {
+                m->result = write_alone(*m->work);
+            } catch (const std::exception& e) {
+                m->result = failed_by(e);
+            }
+        }
+    }
+
+    // The outcome of an exception in the middle of a transaction.
+    commit_outcome failed_by(const std::exception& e) noexcept
+    {
+        conn_.close();
+        return make_outcome(outcome_kind::unavailable,
+                            std::string("writer error: ") + e.what());
     }
 
     commit_outcome ping()
@@ -170,38 +291,54 @@ private:
         return commit_outcome{};
     }
 
-    // Both COPYs and COMMIT; on error the caller rolls back.
-    [[nodiscard]] db_status transaction(const batch& b, commit_outcome& out)
+    // BEGIN, then the events of every batch in one COPY and their dead
+    // letters in another; the caller commits or rolls back.
+    [[nodiscard]] db_status copy_rows(std::span<batch* const> batches,
+                                      std::uint64_t& events,
+                                      std::uint64_t& dead_letters)
     {
-        bool begun = false;
-        if (b.events.rows() > 0) {
-            const std::string& sql =
-                begun ? sql_.copy_events : sql_.begin_events;
-            if (auto e =
-                    copy(sql, sql_.events_step, b.events, out.events_loaded))
-                return e;
-            begun = true;
+        bool any_events = false;
+        bool any_dead_letters = false;
+        for (const batch* b : batches) {
+            any_events = any_events || b->events.rows() > 0;
+            any_dead_letters = any_dead_letters || b->dead_letters.rows() > 0;
         }
 
-        if (b.dead_letters.rows() > 0) {
-            const std::string& sql =
-                begun ? sql_.copy_dead_letters : sql_.begin_dead_letters;
-            if (auto e = copy(sql, sql_.dead_letters_step, b.dead_letters,
-                              out.dead_letters_loaded))
+        if (any_events) {
+            if (auto e = copy(sql_.begin_events, sql_.events_step, batches,
+                              &batch::events, events))
                 return e;
         }
 
-        return conn_.commit();
+        if (any_dead_letters) {
+            const std::string& sql =
+                any_events ? sql_.copy_dead_letters : sql_.begin_dead_letters;
+            if (auto e = copy(sql, sql_.dead_letters_step, batches,
+                              &batch::dead_letters, dead_letters))
+                return e;
+        }
+        return std::nullopt;
     }
 
+    // One COPY of the `part` of every batch: the header once, each
+    // batch's tuples straight from its own buffer, then the trailer, so
+    // no batch is copied to join them.
     [[nodiscard]] db_status copy(const std::string& sql,
                                  const std::string& step,
-                                 const copy_buffer& rows, std::uint64_t& loaded)
+                                 std::span<batch* const> batches,
+                                 copy_buffer batch::*part,
+                                 std::uint64_t& loaded)
     {
         if (auto e = conn_.start_copy(sql, step)) return e;
 
         copy_stream stream(conn_, step);
-        if (auto e = stream.write(rows.bytes())) return e;
+        if (auto e = stream.write(copy_buffer::stream_header())) return e;
+        for (const batch* b : batches) {
+            const copy_buffer& rows = b->*part;
+            if (rows.rows() == 0) continue;
+            if (auto e = stream.write(rows.tuples())) return e;
+        }
+        if (auto e = stream.write(copy_buffer::stream_trailer())) return e;
         return stream.complete(loaded);
     }
 
@@ -255,7 +392,10 @@ struct writer::impl {
 
 private:
     void run_thread();
-    std::optional<job> next_job(session& s, bool& counted_ready);
+    bool next_group(session& s, bool& counted_ready, job_group& group);
+    void take_group(std::unique_lock<std::mutex>& lock, job_group& group,
+                    bool may_wait);
+    bool gather(job_group& group, std::size_t& bytes);
     job pop_front();
 
     const writer_config config_;
@@ -282,6 +422,8 @@ writer::impl::impl(writer_config c)
         throw std::invalid_argument("writer needs at least one connection");
     if (config_.max_queued == 0)
         throw std::invalid_argument("writer queue must hold a batch");
+    if (config_.group_max_bytes == 0)
+        throw std::invalid_argument("a group must hold some COPY bytes");
 }
 
 void writer::impl::start()
@@ -342,21 +484,24 @@ void writer::impl::run_thread()
 {
     session s(config_, sql_);
     bool counted_ready = true;
-    while (std::optional<job> j = next_job(s, counted_ready)) {
-        commit_outcome out = s.run(*j);
+    job_group group;
+    while (next_group(s, counted_ready, group)) {
+        s.run(group);
 
-        // The batch's memory goes back before the caller hears of it.
-        completion done = std::move(j->done);
-        j.reset();
-        done(std::move(out));
+        // The batches' memory goes back before their callers hear of it.
+        for (job& j : group)
+            j.work.reset();
+        for (job& j : group)
+            j.done(std::move(j.result));
+        group.clear();
     }
 }
 
-std::optional<job> writer::impl::next_job(session& s, bool& counted_ready)
+bool writer::impl::next_group(session& s, bool& counted_ready, job_group& group)
 {
     std::unique_lock lock(mutex_);
     for (;;) {
-        if (stopping_) return std::nullopt;
+        if (stopping_) return false;
 
         // Keep the count of ready threads in step with this one.
         bool ready = !s.backing_off();
@@ -371,14 +516,20 @@ std::optional<job> writer::impl::next_job(session& s, bool& counted_ready)
         }
 
         if (ready) {
-            if (!queue_.empty()) return pop_front();
+            if (!queue_.empty()) {
+                take_group(lock, group, true);
+                return true;
+            }
             wake_.wait(lock);
             continue;
         }
 
         // Backing off: answer batches only when no thread can do better,
         // and try to reconnect when the pause is over.
-        if (!queue_.empty() && ready_threads_ == 0) return pop_front();
+        if (!queue_.empty() && ready_threads_ == 0) {
+            take_group(lock, group, false);
+            return true;
+        }
         if (steady::now() >= s.retry_at()) {
             lock.unlock();
             s.retry();
@@ -387,6 +538,44 @@ std::optional<job> writer::impl::next_job(session& s, bool& counted_ready)
         }
         wake_.wait_until(lock, s.retry_at());
     }
+}
+
+void writer::impl::take_group(std::unique_lock<std::mutex>& lock,
+                              job_group& group, bool may_wait)
+{
+    // A ping runs alone; a batch opens a group, whatever its size.
+    group.push_back(pop_front());
+    if (group.front().is_ping) return;
+    std::size_t bytes = copy_bytes(group.front());
+    bool closed = gather(group, bytes);
+    if (closed || !may_wait || config_.group_delay_ms == 0) return;
+
+    // Wait a little for more while the group has room. Other idle
+    // threads may take what arrives meanwhile; that is as good. A stop
+    // ends the wait, and the batches taken run like any started work.
+    auto deadline =
+        steady::now() + std::chrono::milliseconds(config_.group_delay_ms);
+    while (!closed && !stopping_) {
+        bool timed_out =
+            wake_.wait_until(lock, deadline) == std::cv_status::timeout;
+        closed = gather(group, bytes) || timed_out;
+    }
+}
+
+bool writer::impl::gather(job_group& group, std::size_t& bytes)
+{
+    // In queue order; the first batch that does not fit closes the
+    // group, and so does a ping, which must not wait behind a group.
+    while (!queue_.empty()) {
+        const job& next = queue_.front();
+        std::size_t room =
+            config_.group_max_bytes - std::min(bytes, config_.group_max_bytes);
+        std::size_t more = copy_bytes(next);
+        if (next.is_ping || more > room) return true;
+        bytes += more;
+        group.push_back(pop_front());
+    }
+    return bytes >= config_.group_max_bytes;
 }
 
 job writer::impl::pop_front()
@@ -409,12 +598,12 @@ writer::~writer()
 
 void writer::submit(std::shared_ptr<batch> b, completion done)
 {
-    impl_->enqueue(job{std::move(b), std::move(done), false});
+    impl_->enqueue(job{std::move(b), std::move(done), false, {}});
 }
 
 void writer::ping(completion done)
 {
-    impl_->enqueue(job{nullptr, std::move(done), true});
+    impl_->enqueue(job{nullptr, std::move(done), true, {}});
 }
 
 void writer::stop()

@@ -20,6 +20,8 @@ TEST_CASE("each failure maps to the status shippers handle best")
         {failure::decoded_too_large, 413, 0, "decoded_too_large"},
         {failure::unsupported_encoding, 415, 0, "unsupported_encoding"},
         {failure::header_too_large, 431, 0, "header_too_large"},
+        {failure::larger_than_budget, 413, 0, "larger_than_budget"},
+        {failure::memory_budget_full, 503, 1, "memory_budget_full"},
         {failure::database_unavailable, 503, 1, "database_unavailable"},
         {failure::shutting_down, 503, 1, "shutting_down"},
         {failure::database_refused, 500, 0, "database_refused"},

@@ -120,3 +120,31 @@ TEST_CASE("reset forgets rows and starts a fresh stream")
     CHECK(b.rows() == 0);
     CHECK_FALSE(b.finished());
 }
+
+TEST_CASE("tuples are the stream without its header and trailer")
+{
+    copy_buffer b;
+    CHECK(b.tuples().empty());
+    b.begin_row(1);
+    b.boolean(true);
+    std::string tuple = "\x00\x01\x00\x00\x00\x01\x01"s;
+    CHECK(b.tuples() == tuple);
+
+    // Finished: the trailer is left out too, and the pieces add up.
+    b.finish();
+    CHECK(b.tuples() == tuple);
+    CHECK(std::string(copy_buffer::stream_header()) + std::string(b.tuples()) +
+              std::string(copy_buffer::stream_trailer()) ==
+          b.bytes());
+    CHECK(copy_buffer::stream_header() == header);
+    CHECK(copy_buffer::stream_trailer() == "\xff\xff"s);
+}
+
+TEST_CASE("reserve makes room without changing the stream")
+{
+    copy_buffer b;
+    b.reserve(4096);
+    CHECK(b.capacity() >= 4096);
+    CHECK(b.bytes() == header);
+    CHECK(b.rows() == 0);
+}
