@@ -2,6 +2,7 @@
 
 #include "frame/scan_kernels.hpp"
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstring>
@@ -62,6 +63,57 @@ std::size_t line_end(std::string_view body, std::size_t from) noexcept
                                     body.data());
 }
 
+/// Offset of the last byte of `body` that is not whitespace; `body` must
+/// hold one.
+std::size_t last_content(std::string_view body) noexcept
+{
+    std::size_t last = body.size() - 1;
+    while (has_class(body[last], space))
+        --last;
+    return last;
+}
+
+/// Brackets of one line left unmatched within it.
+struct line_balance {
+    std::size_t opens = 0;  // opened on the line and not closed on it
+    std::size_t closes = 0; // closing brackets of values opened before it
+};
+
+/// Reads a line that starts outside any string as scan_nested reads it:
+/// a backslash takes away the meaning of the next byte as a quote, and
+/// strings hide brackets. Bracket kinds are not checked; the scan that
+/// asks for this has already found them matching.
+line_balance balance_of(std::string_view line) noexcept
+{
+    const char* data = line.data();
+    const std::size_t size = line.size();
+    line_balance b;
+    bool escaped = false;
+
+    for (std::size_t i = 0; i < size; ++i) {
+        const char c = data[i];
+        const bool was_escaped = escaped;
+        escaped = c == '\\' && !was_escaped;
+        if (c == '{' || c == '[') {
+            ++b.opens;
+        } else if (c == '}' || c == ']') {
+            if (b.opens > 0)
+                --b.opens;
+            else
+                ++b.closes;
+        } else if (c == '"' && !was_escaped) {
+            // Jump to the closing quote; an escape covers the next byte.
+            i = detail::find_string_stop(data, i + 1, size);
+            while (i < size && data[i] != '"') {
+                const std::size_t skip = data[i] == '\\' ? 2 : 1;
+                i = detail::find_string_stop(data, std::min(i + skip, size),
+                                             size);
+            }
+        }
+    }
+    return b;
+}
+
 constexpr std::size_t shallow_levels = 64;
 
 } // namespace
@@ -96,8 +148,9 @@ bool framer::step_stream(record& out) noexcept
         return false;
     }
 
-    // A top-level '[' switches to its elements.
-    if (body_[pos_] == '[') {
+    // A top-level '[' opens a batch only while the body has held nothing
+    // else; after that it is one record, like an object.
+    if (body_[pos_] == '[' && arrays_only_) {
         ++pos_;
         state_ = state::array_open;
         return false;
@@ -160,29 +213,129 @@ bool framer::step_array(record& out) noexcept
 void framer::frame_stream_value(record& out) noexcept
 {
     const std::size_t start = pos_;
-    const std::uint64_t line = line_;
     const char first = body_[start];
     line_has_record_ = true;
+    arrays_only_ = false;
 
-    // Anything that is not an object or a string is read as one line; a
-    // closing bracket there matches nothing.
-    if (first != '{' && first != '"') {
+    if (first == '{' || first == '[') {
+        frame_stream_nested(out);
+        return;
+    }
+
+    // Anything that is not a nested value or a string is read as one line;
+    // a closing bracket there matches nothing.
+    if (first != '"') {
         const bool stray = first == '}' || first == ']';
         const std::size_t stop = line_end(body_, start);
-        emit(out, start, stop, line, shape_of(first),
+        emit(out, start, stop, line_, shape_of(first),
              stray ? defect::unbalanced : defect::none, stray ? start : 0);
         pos_ = stop;
         return;
     }
 
-    // A mismatched bracket spoils the rest of its line, no more.
-    scan_result r = first == '{' ? scan_nested(start) : scan_string(start);
-    if (r.problem == defect::unbalanced)
-        r.end = line_end(body_, r.problem_offset);
-
-    emit(out, start, r.end, line, shape_of(first), r.problem, r.problem_offset);
+    // A string never spans lines: a line feed in it cuts it there.
+    const scan_result r = scan_string(start);
+    emit(out, start, r.end, line_, shape::string, r.problem, r.problem_offset);
     pos_ = r.end;
     if (r.problem == defect::unterminated) state_ = state::done;
+}
+
+void framer::frame_stream_nested(record& out) noexcept
+{
+    const std::size_t start = pos_;
+    const std::uint64_t line = line_;
+    const shape kind = shape_of(body_[start]);
+
+    // An earlier cut already knows which values on this line its damage
+    // breaks; scanning to the damage again would make framing quadratic.
+    if (start < broken_until_ && is_broken_line(line)) {
+        frame_on_broken_line(out);
+        return;
+    }
+
+    scan_result r = scan_nested(start, body_.size());
+    if (r.problem == defect::none || r.problem == defect::control_character) {
+        emit(out, start, r.end, line, kind, r.problem, r.problem_offset);
+        pos_ = r.end;
+        return;
+    }
+
+    // Damage on a later line: the lines in between may be valid events, so
+    // only the first line is kept and the rest is framed again. Trailing
+    // whitespace is no later line.
+    const std::size_t first_end = line_end(body_, start);
+    const bool open = r.problem == defect::unterminated;
+    const std::size_t damage = open ? last_content(body_) : r.problem_offset;
+    if (damage > first_end) {
+        line_ = line;
+        mark_broken_lines(first_end + 1, damage, open ? body_.size() : damage,
+                          line + 1);
+        emit(out, start, first_end, line, kind, defect::unterminated,
+             first_end);
+        pos_ = first_end;
+        return;
+    }
+
+    // Damage on the first line: a mismatched bracket spoils the rest of it.
+    if (r.problem == defect::unbalanced) r.end = first_end;
+    emit(out, start, r.end, line, kind, r.problem, r.problem_offset);
+    pos_ = r.end;
+    if (open) state_ = state::done;
+}
+
+void framer::frame_on_broken_line(record& out) noexcept
+{
+    const std::size_t start = pos_;
+    const shape kind = shape_of(body_[start]);
+    const std::size_t stop = line_end(body_, start);
+
+    // A value before the broken one on this line closes before it, hence
+    // on the line; the broken one never closes.
+    const scan_result r = scan_nested(start, stop);
+    if (r.problem == defect::none || r.problem == defect::control_character) {
+        emit(out, start, r.end, line_, kind, r.problem, r.problem_offset);
+        pos_ = r.end;
+        return;
+    }
+    emit(out, start, stop, line_, kind, defect::unterminated, stop);
+    pos_ = stop;
+}
+
+void framer::mark_broken_lines(std::size_t from, std::size_t damage,
+                               std::size_t damage_end,
+                               std::uint64_t first_line) noexcept
+{
+    // Every line here starts outside a string, or the scan that found the
+    // damage would have stopped at a line feed in a string first. The
+    // damage's own line is framed as usual; what it closes before the
+    // damage is owed to values opened on earlier lines.
+    const std::size_t damage_line = body_.rfind('\n', damage - 1) + 1;
+    std::size_t owed =
+        balance_of(body_.substr(damage_line, damage_end - damage_line)).closes;
+
+    // Back to the cut, last line first. Closings owed match the latest
+    // unmatched openings; a line left with an opening unmatched holds a
+    // value still open at the damage. Growth can fail only for want of
+    // memory (a bit per line of a body already in memory); noexcept then
+    // ends the process.
+    broken_lines_.clear();
+    for (std::size_t end = damage_line - 1; end >= from;) {
+        const std::size_t begin = body_.rfind('\n', end - 1) + 1;
+        const line_balance b = balance_of(body_.substr(begin, end - begin));
+        broken_lines_.push_back(b.opens > owed);
+        owed = (owed > b.opens ? owed - b.opens : 0) + b.closes;
+        if (begin == from) break;
+        end = begin - 1;
+    }
+    broken_until_ = damage_line;
+    broken_last_line_ = first_line + broken_lines_.size() - 1;
+}
+
+bool framer::is_broken_line(std::uint64_t line) const noexcept
+{
+    // A line outside the marked ones wraps around past the last bit.
+    const std::uint64_t slot = broken_last_line_ - line;
+    return slot < broken_lines_.size() && broken_lines_[slot];
 }
 
 void framer::frame_element(record& out) noexcept
@@ -209,7 +362,8 @@ void framer::frame_element(record& out) noexcept
         return;
     }
 
-    scan_result r = first == '"' ? scan_string(start) : scan_nested(start);
+    scan_result r =
+        first == '"' ? scan_string(start) : scan_nested(start, body_.size());
     switch (r.problem) {
     case defect::none:
     case defect::control_character:
@@ -242,24 +396,24 @@ void framer::frame_rest(record& out, defect problem,
     state_ = state::done;
 }
 
-framer::scan_result framer::scan_nested(std::size_t start) noexcept
+framer::scan_result framer::scan_nested(std::size_t start,
+                                        std::size_t limit) noexcept
 {
     const char* data = body_.data();
-    const std::size_t size = body_.size();
-    std::size_t control = size; // first raw control byte in a string
+    std::size_t control = limit; // first raw control byte in a string
     std::size_t depth = 0;
     std::uint64_t shallow = 0;      // bit d set: level d (< 64) is an array
     std::uint64_t escape_carry = 0; // next block starts with an escaped byte
     std::uint64_t string_carry = 0; // all ones: next block starts in a string
 
-    for (std::size_t base = start; base < size; base += detail::block_bytes) {
+    for (std::size_t base = start; base < limit; base += detail::block_bytes) {
         // The last partial block is copied and padded with spaces, which
-        // change nothing, so no byte past the body is read.
+        // change nothing, so no byte past the limit is read.
         const char* block = data + base;
         char tail[detail::block_bytes];
-        if (size - base < detail::block_bytes) {
+        if (limit - base < detail::block_bytes) {
             std::memset(tail, ' ', sizeof tail);
-            std::memcpy(tail, block, size - base);
+            std::memcpy(tail, block, limit - base);
             block = tail;
         }
         const detail::block_masks m = detail::classify_block(block);
@@ -289,7 +443,7 @@ framer::scan_result framer::scan_nested(std::size_t start) noexcept
                     count_lines(block, between & (bit - 1));
                     return {at, defect::newline_in_string, at};
                 }
-                if (control == size) control = at;
+                if (control == limit) control = at;
                 continue;
             }
 
@@ -317,14 +471,14 @@ framer::scan_result framer::scan_nested(std::size_t start) noexcept
             }
             if (depth == 0) {
                 count_lines(block, between & (bit - 1));
-                if (control < size)
+                if (control < limit)
                     return {at + 1, defect::control_character, control};
                 return {at + 1, defect::none, 0};
             }
         }
         count_lines(block, between);
     }
-    return {size, defect::unterminated, size};
+    return {limit, defect::unterminated, limit};
 }
 
 void framer::count_lines(const char* block, std::uint64_t candidates) noexcept

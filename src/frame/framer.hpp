@@ -20,7 +20,7 @@ enum class defect : std::uint8_t {
 /// How a record started, which decides how it is read later.
 enum class shape : std::uint8_t {
     object, // starts with '{'
-    array,  // a '[' nested inside a top-level array element position
+    array,  // starts with '[' (see framer for when '[' opens a batch)
     string, // a JSON string (bare string element)
     scalar, // number, true, false, null
     text,   // a line that does not start like JSON
@@ -45,25 +45,49 @@ struct record {
 /// value, pretty-printed objects spanning lines, and several top-level
 /// arrays in a row. A UTF-8 byte order mark at the start is skipped.
 ///
+/// A top-level '[' opens a batch, whose elements are the records, only
+/// while the body has held nothing but such batches. Once any other value
+/// has been framed, a '[' starts an ordinary record of shape array, read
+/// like an object, so an NDJSON line `[1,2]` stays one record and a dead
+/// letter keeps the bytes that were sent.
+///
 /// Damage is contained: a record with a defect is reported as one record
-/// and framing resumes after it (at the next line when the record was cut
-/// by a newline inside a string; at the end of the body when an array's
-/// structure is broken, since nothing after it can be trusted).
+/// and framing resumes after it, so one broken event costs as few of its
+/// neighbours as the layout allows:
+/// - An object or array in the stream whose damage (no end before the
+///   body ends, a mismatched bracket, a line feed in a string) lies on a
+///   later line than its start is cut at the end of its first line,
+///   flagged unterminated, and framing resumes on the next line. Without
+///   the cut, a line truncated by its writer would swallow every valid
+///   event behind it. The price is paid by a pretty-printed value that is
+///   really broken: it comes out as its first line, then its other lines
+///   framed one by one; every byte still belongs to a record.
+/// - Damage on the value's first line keeps it to that line: a mismatched
+///   bracket spoils the rest of its line, a line feed in a string cuts the
+///   record there, and a value left open at the end of the body runs to
+///   the end.
+/// - Inside a top-level array, a line feed in a string cuts the record and
+///   the next line is framed as a stream; any other broken structure makes
+///   the rest of the body one record, since nothing after it can be
+///   trusted.
 ///
 /// Details a caller can see:
-/// - In the stream, a value that starts with neither '{' nor '"' is read
-///   to the end of its line (shape scalar or text); one that starts with
-///   '}' or ']' closes nothing and is flagged unbalanced.
+/// - In the stream, a value that starts with none of '{', '[' and '"' is
+///   read to the end of its line (shape scalar or text); one that starts
+///   with '}' or ']' closes nothing and is flagged unbalanced.
 /// - A top-level array that ends after a complete element or a comma,
 ///   without its ']', yields a last record of length 0 at the end of the
 ///   body flagged unterminated, so a truncated batch is never silent.
-/// - For unterminated, problem_offset is the body size.
+/// - For unterminated, problem_offset is the body size, or the line feed
+///   where the record was cut.
 /// - Inside an object or array a backslash takes away the meaning of the
 ///   next byte as a quote, even outside strings; only invalid JSON has
 ///   one there, and the parser rejects it.
+/// - Framing takes time linear in the body, however many values are cut.
 /// - Only bytes of the body are read: no padding is needed. Nesting
-///   deeper than 64 levels keeps one bit per level on the heap, reused for
-///   the framer's life; nothing is allocated otherwise.
+///   deeper than 64 levels keeps one bit per level on the heap, and a cut
+///   keeps one bit per line up to its damage; both are reused for the
+///   framer's life, and nothing is allocated otherwise.
 ///
 /// The body must outlive the framer; records refer to it by offset.
 class framer {
@@ -101,6 +125,26 @@ private:
     /// Frames the stream value starting at pos_.
     void frame_stream_value(record& out) noexcept;
 
+    /// Frames the stream object or array starting at pos_, cutting it at
+    /// the end of its first line when its damage lies further on.
+    void frame_stream_nested(record& out) noexcept;
+
+    /// Frames the value starting at pos_ on a line marked by
+    /// mark_broken_lines: it is broken exactly when it does not close on
+    /// its line.
+    void frame_on_broken_line(record& out) noexcept;
+
+    /// Marks the lines from `from` up to the line holding `damage` that
+    /// hold a value the same damage breaks: those whose opening brackets
+    /// outnumber the closing ones owed to them from later lines, up to
+    /// `damage_end`. `first_line` is the line number at `from`.
+    void mark_broken_lines(std::size_t from, std::size_t damage,
+                           std::size_t damage_end,
+                           std::uint64_t first_line) noexcept;
+
+    /// True when mark_broken_lines marked `line`.
+    bool is_broken_line(std::uint64_t line) const noexcept;
+
     /// Frames the array element starting at pos_.
     void frame_element(record& out) noexcept;
 
@@ -108,8 +152,9 @@ private:
     void frame_rest(record& out, defect problem,
                     std::size_t problem_offset) noexcept;
 
-    /// Scans an object or array starting at `start` to its closing bracket.
-    scan_result scan_nested(std::size_t start) noexcept;
+    /// Scans an object or array starting at `start` to its closing
+    /// bracket; a value still open at `limit` is unterminated there.
+    scan_result scan_nested(std::size_t start, std::size_t limit) noexcept;
 
     /// Scans a JSON string whose opening quote is at `start`.
     scan_result scan_string(std::size_t start) noexcept;
@@ -148,7 +193,14 @@ private:
     state state_ = state::stream;
     bool line_has_record_ = false;  // current line already holds a record
     bool line_has_space_ = false;   // current line has a space or tab
+    bool arrays_only_ = true;       // no value outside a top-level array yet
     std::vector<bool> deep_levels_; // level 64 + i is an array, if set
+
+    // Lines after a cut, up to the one holding its damage, on which a
+    // value is broken by the same damage; bit i is line last - i.
+    std::size_t broken_until_ = 0; // where the damage's line starts
+    std::uint64_t broken_last_line_ = 0;
+    std::vector<bool> broken_lines_;
 };
 
 } // namespace ks::frame
