@@ -1,15 +1,20 @@
 // koreshield-gen: writes a seeded batch of distinct KoreShield-like events
 // shaped as a shipper sends them, and optionally the rows the sink must
-// store for them, so a load can be checked column by column.
+// store for them, so a load can be checked column by column. With
+// --bodies it cuts the events into many zstd-compressed request bodies
+// for the throughput harness (bench/run).
 
 #include <CLI/CLI.hpp>
+#include <zstd.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -366,65 +371,214 @@ void write_expected(std::ostream& out, const expected_row& r)
         << tsv(r.metadata) << '\n';
 }
 
+// The line a shipper sends for event number i. Wrapping moves the
+// KoreShield line into `message`, so the stored metadata gains the
+// shipper's envelope.
+std::string shipped_line(event& e, std::uint64_t i, bool wrapped)
+{
+    if (!wrapped) return e.json;
+    std::string envelope;
+    std::string line = vector_file_wrap(e, i, envelope);
+    e.row.metadata.pop_back();
+    e.row.metadata += ",\"_envelope\":" + envelope + "}";
+    return line;
+}
+
+struct cctx_deleter {
+    void operator()(ZSTD_CCtx* c) const noexcept { ZSTD_freeCCtx(c); }
+};
+
+// Cuts a stream of lines into request bodies the way a shipper's batch
+// settings do, compresses each with zstd and writes it to its own file
+// (000000.ndjson.zst, 000001.ndjson.zst, ...), then a summary.tsv with the
+// totals the throughput harness reports against.
+class body_writer {
+public:
+    body_writer(std::string dir, bool array, int level,
+                std::uint64_t max_events, std::uint64_t max_bytes)
+        : dir_(std::move(dir)), array_(array), level_(level),
+          max_events_(max_events), max_bytes_(max_bytes),
+          cctx_(ZSTD_createCCtx())
+    {
+        if (!cctx_) throw std::runtime_error("cannot create a zstd context");
+        body_ = array_ ? "[" : "";
+    }
+
+    // Adds one line, first closing the body when the line would take it
+    // over a limit (a line larger than max_bytes still gets a body).
+    void add(std::string_view line)
+    {
+        std::uint64_t grown = body_.size() + (body_events_ ? 1 : 0) +
+                              line.size() + (array_ ? 1 : 0);
+        bool full = (max_events_ && body_events_ == max_events_) ||
+                    (max_bytes_ && body_events_ && grown > max_bytes_);
+        if (full) flush();
+
+        if (body_events_) body_ += array_ ? ',' : '\n';
+        body_ += line;
+        ++body_events_;
+    }
+
+    // Writes the last body and the summary.
+    void finish()
+    {
+        if (body_events_) flush();
+        std::ofstream out(dir_ + "/summary.tsv");
+        out << "bodies\tevents\tjson_bytes\tzstd_bytes\n"
+            << bodies_ << '\t' << events_ << '\t' << json_bytes_ << '\t'
+            << zstd_bytes_ << '\n';
+        if (!out.flush()) throw std::runtime_error("cannot write summary");
+    }
+
+private:
+    void flush()
+    {
+        // Close the body as Vector frames it: no delimiter at the end.
+        if (array_) body_ += ']';
+        packed_.resize(ZSTD_compressBound(body_.size()));
+        std::size_t n =
+            ZSTD_compressCCtx(cctx_.get(), packed_.data(), packed_.size(),
+                              body_.data(), body_.size(), level_);
+        if (ZSTD_isError(n))
+            throw std::runtime_error(std::string("zstd: ") +
+                                     ZSTD_getErrorName(n));
+
+        char name[64];
+        std::snprintf(name, sizeof name, "/%06llu.%s.zst",
+                      static_cast<unsigned long long>(bodies_),
+                      array_ ? "json" : "ndjson");
+        std::ofstream out(dir_ + name, std::ios::binary);
+        out.write(packed_.data(), static_cast<std::streamsize>(n));
+        if (!out.flush())
+            throw std::runtime_error("cannot write " + dir_ + name);
+
+        // Count, then start the next body.
+        ++bodies_;
+        events_ += body_events_;
+        json_bytes_ += body_.size();
+        zstd_bytes_ += n;
+        body_ = array_ ? "[" : "";
+        body_events_ = 0;
+    }
+
+    std::string dir_;
+    bool array_;
+    int level_;
+    std::uint64_t max_events_;
+    std::uint64_t max_bytes_;
+    std::unique_ptr<ZSTD_CCtx, cctx_deleter> cctx_;
+    std::string body_;
+    std::string packed_;
+    std::uint64_t body_events_ = 0;
+    std::uint64_t bodies_ = 0;
+    std::uint64_t events_ = 0;
+    std::uint64_t json_bytes_ = 0;
+    std::uint64_t zstd_bytes_ = 0;
+};
+
+struct options {
+    std::uint64_t count = 1000;
+    std::uint64_t seed = 1;
+    std::uint64_t first_index = 0;
+    std::string format = "array";
+    std::string wrap = "vector-file";
+    std::string expect_path;
+    std::string bodies_dir;
+    std::uint64_t body_events = 0;
+    std::uint64_t body_bytes = 0;
+    int zstd_level = 3;
+};
+
+int run(const options& opt)
+{
+    std::ofstream expect;
+    if (!opt.expect_path.empty()) {
+        expect.open(opt.expect_path);
+        if (!expect)
+            throw std::runtime_error("cannot write " + opt.expect_path);
+    }
+
+    generator gen(opt.seed);
+    bool array = opt.format == "array";
+    bool wrapped = opt.wrap == "vector-file";
+    std::uint64_t end = opt.first_index + opt.count;
+
+    // Many compressed bodies in a directory.
+    if (!opt.bodies_dir.empty()) {
+        body_writer bodies(opt.bodies_dir, array, opt.zstd_level,
+                           opt.body_events, opt.body_bytes);
+        for (std::uint64_t i = opt.first_index; i < end; ++i) {
+            event e = gen.make(i);
+            bodies.add(shipped_line(e, i, wrapped));
+            if (expect.is_open()) write_expected(expect, e.row);
+        }
+        bodies.finish();
+        return !expect.is_open() || expect.flush() ? 0 : 1;
+    }
+
+    // One body on stdout: one delimiter between events and none at the
+    // end, exactly as Vector frames both codecs.
+    std::cout << (array ? "[" : "");
+    for (std::uint64_t i = opt.first_index; i < end; ++i) {
+        event e = gen.make(i);
+        if (i != opt.first_index) std::cout << (array ? ',' : '\n');
+        std::cout << shipped_line(e, i, wrapped);
+        if (expect.is_open()) write_expected(expect, e.row);
+    }
+    std::cout << (array ? "]" : "");
+    std::cout.flush();
+    return std::cout && (!expect.is_open() || expect.flush()) ? 0 : 1;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
 {
     CLI::App app{"Writes seeded KoreShield events shaped like a shipper's "
-                 "batch body to stdout."};
-    std::uint64_t count = 1000;
-    std::uint64_t seed = 1;
-    std::string format = "array";
-    std::string wrap = "vector-file";
-    std::string expect_path;
-    app.add_option("-n,--count", count, "events to write")
+                 "batch body to stdout, or many compressed bodies to a "
+                 "directory."};
+    options opt;
+    app.add_option("-n,--count", opt.count, "events to write")
         ->capture_default_str();
-    app.add_option("--seed", seed, "random seed")->capture_default_str();
-    app.add_option("--format", format,
+    app.add_option("--seed", opt.seed, "random seed")->capture_default_str();
+    app.add_option("--first-index", opt.first_index,
+                   "number of the first event (its shape and time follow "
+                   "from it)")
+        ->capture_default_str();
+    app.add_option("--format", opt.format,
                    "array ([e1,e2], Vector json codec) or ndjson (e1\\ne2, "
                    "Vector newline_delimited framing)")
         ->check(CLI::IsMember({"array", "ndjson"}))
         ->capture_default_str();
-    app.add_option("--wrap", wrap,
+    app.add_option("--wrap", opt.wrap,
                    "vector-file (line as a string in message, as Vector's "
                    "file source ships it) or parsed (KoreShield keys at the "
                    "top level)")
         ->check(CLI::IsMember({"vector-file", "parsed"}))
         ->capture_default_str();
-    app.add_option("--expect", expect_path,
+    app.add_option("--expect", opt.expect_path,
                    "also write the rows the sink must store, as a "
                    "tab-separated COPY file");
+    auto* bodies = app.add_option(
+        "--bodies", opt.bodies_dir,
+        "write zstd-compressed bodies into this existing directory, plus "
+        "summary.tsv with the totals, instead of one body to stdout");
+    app.add_option("--body-events", opt.body_events,
+                   "at most this many events per body (0: no limit)")
+        ->needs(bodies);
+    app.add_option("--body-bytes", opt.body_bytes,
+                   "at most this many uncompressed bytes per body, as "
+                   "Vector's batch.max_bytes (0: no limit)")
+        ->needs(bodies);
+    app.add_option("--zstd-level", opt.zstd_level, "zstd level of bodies")
+        ->needs(bodies)
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 
-    std::ofstream expect;
-    if (!expect_path.empty()) {
-        expect.open(expect_path);
-        if (!expect) {
-            std::cerr << "cannot write " << expect_path << "\n";
-            return 1;
-        }
+    try {
+        return run(opt);
+    } catch (const std::exception& e) {
+        std::cerr << "koreshield-gen: " << e.what() << "\n";
+        return 1;
     }
-
-    // Write the body: one delimiter between events and none at the end,
-    // exactly as Vector frames both codecs.
-    generator gen(seed);
-    std::string body;
-    std::string envelope;
-    bool array = format == "array";
-    std::cout << (array ? "[" : "");
-    for (std::uint64_t i = 0; i < count; ++i) {
-        event e = gen.make(i);
-        if (i != 0) std::cout << (array ? ',' : '\n');
-        if (wrap == "vector-file") {
-            std::cout << vector_file_wrap(e, i, envelope);
-            e.row.metadata.pop_back();
-            e.row.metadata += ",\"_envelope\":" + envelope + "}";
-        } else {
-            std::cout << e.json;
-        }
-        if (expect) write_expected(expect, e.row);
-    }
-    std::cout << (array ? "]" : "");
-    std::cout.flush();
-    return std::cout ? 0 : 1;
 }
