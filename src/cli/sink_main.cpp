@@ -5,6 +5,7 @@
 #include "http/log.hpp"
 #include "http/server.hpp"
 #include "ingest/pipeline.hpp"
+#include "pg/table_check.hpp"
 #include "pg/writer.hpp"
 
 #include <CLI/CLI.hpp>
@@ -33,6 +34,10 @@ constexpr int exit_usage = 2;
 /// Exit status when the sink cannot start (address in use, ...).
 constexpr int exit_failure = 1;
 
+/// The largest size a flag takes: far beyond any real body or budget,
+/// and small enough that sums of sizes cannot overflow.
+constexpr std::uint64_t max_size_bytes = std::uint64_t{1} << 40;
+
 /// Everything the command line sets.
 struct options {
     std::string listen = "127.0.0.1:8080";
@@ -49,6 +54,8 @@ struct options {
     unsigned budget_wait_ms = 1000;
     std::uint64_t group_max_bytes = 32u << 20;
     unsigned group_delay_ms = 0;
+    unsigned idle_timeout_s = 60;
+    unsigned shutdown_grace_s = 30;
     std::string log_level = "info";
 };
 
@@ -92,6 +99,78 @@ std::optional<std::string> parse_listen(std::string_view text,
     return std::nullopt;
 }
 
+/// Reads a size: a whole number of bytes and an optional unit, K, M, G
+/// or T (also KB, KiB, ...), each 1024 times the one before. Returns an
+/// error sentence when `text` is not a size from 1 byte to 1T.
+std::optional<std::string> parse_size(std::string_view text,
+                                      std::uint64_t& bytes)
+{
+    const std::string quoted = "'" + std::string(text) + "'";
+    const std::string range =
+        "sizes go from 1 byte to 1T; K, M, G and T count in 1024s";
+    while (!text.empty() && text.front() == ' ')
+        text.remove_prefix(1);
+    while (!text.empty() && text.back() == ' ')
+        text.remove_suffix(1);
+
+    // The number; one too large for 64 bits is out of range like 2T.
+    std::uint64_t count = 0;
+    auto [end, ec] =
+        std::from_chars(text.data(), text.data() + text.size(), count);
+    const bool letters_follow = end == text.data() + text.size() ||
+                                (*end >= 'a' && *end <= 'z') ||
+                                (*end >= 'A' && *end <= 'Z');
+    if (end == text.data() || !letters_follow ||
+        (ec != std::errc{} && ec != std::errc::result_out_of_range))
+        return quoted +
+               " is not a size: give a number of bytes, e.g. "
+               "1048576 or 1M (" +
+               range + ")";
+    if (ec == std::errc::result_out_of_range)
+        return quoted + " is out of range: " + range;
+
+    // The unit: its first letter says how many times to multiply by
+    // 1024; "B", "iB" may follow it.
+    std::string unit;
+    for (const char* c = end; c != text.data() + text.size(); ++c)
+        unit += static_cast<char>(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+    const std::string_view letters = "kmgtpe";
+    std::size_t power = 0;
+    if (!unit.empty() && unit != "b") {
+        std::size_t letter = letters.find(unit.front());
+        std::string_view rest = std::string_view(unit).substr(1);
+        bool known =
+            letter != std::string_view::npos &&
+            (rest.empty() || rest == "b" || rest == "i" || rest == "ib");
+        if (!known)
+            return quoted + " has an unknown unit: use K, M, G or T (" + range +
+                   ")";
+        power = letter + 1;
+    }
+
+    // Scale, stopping as soon as the value is past the largest size.
+    for (std::size_t i = 0; i < power && count <= max_size_bytes; ++i)
+        count *= 1024;
+    if (count == 0 || count > max_size_bytes)
+        return quoted + " is out of range: " + range;
+    bytes = count;
+    return std::nullopt;
+}
+
+/// A CLI11 transform that turns a size into its count of bytes, or
+/// refuses it with parse_size()'s sentence.
+CLI::Validator size_value()
+{
+    return CLI::Validator(
+        [](std::string& text) -> std::string {
+            std::uint64_t bytes = 0;
+            if (auto problem = parse_size(text, bytes)) return *problem;
+            text = std::to_string(bytes);
+            return {};
+        },
+        "SIZE");
+}
+
 /// Declares every flag on `app`, bound to `opt`.
 void add_flags(CLI::App& app, options& opt)
 {
@@ -117,33 +196,30 @@ void add_flags(CLI::App& app, options& opt)
         ->capture_default_str();
     app.add_option("--max-body-bytes", opt.max_body_bytes,
                    "Largest request body as sent (before decoding); "
-                   "K, M, G suffixes count in 1024s")
-        ->transform(CLI::AsSizeValue(false))
-        ->check(CLI::PositiveNumber)
+                   "sizes go from 1 byte to 1T, K, M, G, T count in 1024s")
+        ->transform(size_value())
         ->capture_default_str();
     app.add_option("--max-decoded-bytes", opt.max_decoded_bytes,
                    "Largest request body after decoding")
-        ->transform(CLI::AsSizeValue(false))
-        ->check(CLI::PositiveNumber)
+        ->transform(size_value())
         ->capture_default_str();
     app.add_option("--max-event-bytes", opt.max_event_bytes,
                    "Largest single event; larger ones are dead-lettered")
-        ->transform(CLI::AsSizeValue(false))
-        ->check(CLI::PositiveNumber)
+        ->transform(size_value())
         ->capture_default_str();
     app.add_option("--io-threads", opt.io_threads,
                    "Threads that serve connections and prepare rows")
         ->check(CLI::Range(1u, 1024u))
         ->capture_default_str();
     app.add_option("--writers", opt.writers,
-                   "PostgreSQL connections, one thread each")
+                   "PostgreSQL connections writing batches, one thread "
+                   "each; health checks use one more")
         ->check(CLI::Range(1u, 256u))
         ->capture_default_str();
     app.add_option("--memory-budget-bytes", opt.memory_budget_bytes,
                    "Memory all requests may hold at once (bodies, decoded "
                    "text, rows); past it requests wait, then get 503")
-        ->transform(CLI::AsSizeValue(false))
-        ->check(CLI::PositiveNumber)
+        ->transform(size_value())
         ->capture_default_str();
     app.add_option("--budget-wait-ms", opt.budget_wait_ms,
                    "How long a request waits for the memory budget before "
@@ -153,13 +229,25 @@ void add_flags(CLI::App& app, options& opt)
     app.add_option("--group-max-bytes", opt.group_max_bytes,
                    "COPY bytes of queued batches that one transaction "
                    "gathers (group commit)")
-        ->transform(CLI::AsSizeValue(false))
-        ->check(CLI::PositiveNumber)
+        ->transform(size_value())
         ->capture_default_str();
     app.add_option("--group-delay-ms", opt.group_delay_ms,
                    "How long a writer waits for more batches to fill a "
                    "group; 0 takes what is queued")
         ->check(CLI::Range(0u, 10000u))
+        ->capture_default_str();
+    app.add_option("--idle-timeout-s", opt.idle_timeout_s,
+                   "Seconds a client may stay silent: before a request, "
+                   "between two reads of its body, while reading the "
+                   "answer; the request line and headers must arrive "
+                   "within it")
+        ->check(CLI::Range(1u, 3600u))
+        ->capture_default_str();
+    app.add_option("--shutdown-grace-s", opt.shutdown_grace_s,
+                   "Seconds SIGTERM or SIGINT lets requests still being "
+                   "read finish before closing them; batches already in "
+                   "PostgreSQL's hands always get their answer")
+        ->check(CLI::Range(0u, 3600u))
         ->capture_default_str();
     app.add_option("--log-level", opt.log_level,
                    "debug, info, warn or error (logs go to stderr)")
@@ -249,6 +337,8 @@ std::optional<std::string> make_settings(const options& opt, settings& out)
     out.server.mapping.max_event_bytes = opt.max_event_bytes;
     out.server.memory_budget_bytes = opt.memory_budget_bytes;
     out.server.budget_wait_ms = opt.budget_wait_ms;
+    out.server.idle_timeout_s = opt.idle_timeout_s;
+    out.server.shutdown_grace_s = opt.shutdown_grace_s;
     out.level = *ks::http::parse_log_level(opt.log_level);
     return std::nullopt;
 }
@@ -266,11 +356,39 @@ sigset_t block_stop_signals()
     return stop_signals;
 }
 
+/// Checks the tables before serving. Returns an exit status when the
+/// database answers but a table cannot take rows: every batch would fail,
+/// so starting would only hide the mistake behind 500s. A database that
+/// cannot be reached may come back: the sink starts, and /health says 503
+/// until it does.
+std::optional<int> check_tables(const settings& s, const ks::http::logger& log)
+{
+    auto problem = ks::pg::check_database(s.writer);
+    if (!problem) return std::nullopt;
+    if (problem->kind == ks::pg::error_kind::transient) {
+        log.write(ks::http::log_level::warn, "database_unreachable", "error",
+                  problem->message);
+        return std::nullopt;
+    }
+    const bool refused = problem->sqlstate == "42501";
+    const char* remedy =
+        refused ? "; grant the sink's role INSERT on both tables and USAGE "
+                  "on their id sequences"
+                : "; create the tables with sql/schema.sql (psql DSN -f "
+                  "sql/schema.sql), or name existing ones with --table and "
+                  "--dead-letter-table";
+    log.write(ks::http::log_level::error, "start_failed", "error",
+              problem->message + remedy, "sqlstate", problem->sqlstate);
+    return exit_failure;
+}
+
 /// Runs the sink until SIGINT or SIGTERM; returns the exit status.
 int serve(const settings& s, const ks::http::logger& log,
           const sigset_t& stop_signals)
 {
     try {
+        if (auto status = check_tables(s, log)) return *status;
+
         // The writer first: the server hands it batches, and it must
         // outlive the server's requests in flight.
         ks::pg::writer writer(s.writer);
@@ -282,7 +400,8 @@ int serve(const settings& s, const ks::http::logger& log,
                     s.server.health_path.c_str());
         std::fflush(stdout);
 
-        // Requests in flight finish before the writer stops.
+        // Requests in flight finish before the writer stops; the server
+        // stops it itself when the grace period runs out.
         int sig = 0;
         sigwait(&stop_signals, &sig);
         log.write(ks::http::log_level::info, "shutdown", "signal",

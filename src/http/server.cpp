@@ -82,6 +82,27 @@ std::string_view to_std(beast::string_view s) noexcept
     return {s.data(), s.size()};
 }
 
+/// The path of a request target without its query. Besides the usual
+/// origin form ("/ingest?x"), takes the absolute form that proxies and
+/// some clients send ("http://host:8080/ingest"), whose path is "/" when
+/// the authority ends the target.
+std::string_view request_path(std::string_view target) noexcept
+{
+    // The scheme is letters up to "://"; "/" or "?" ends the authority.
+    if (!target.empty() && target.front() != '/') {
+        std::size_t scheme_end = target.find("://");
+        if (scheme_end != std::string_view::npos && scheme_end > 0) {
+            std::size_t authority_end =
+                target.find_first_of("/?", scheme_end + 3);
+            if (authority_end == std::string_view::npos ||
+                target[authority_end] == '?')
+                return "/";
+            target.remove_prefix(authority_end);
+        }
+    }
+    return target.substr(0, target.find('?'));
+}
+
 /// A request body, and how many bytes of it may be stored: the session
 /// raises `allowed` only once the memory budget covers it, so the body
 /// never grows past what the budget holds for it.
@@ -175,7 +196,10 @@ private:
     void do_accept();
     void on_accept(error_code ec, tcp::socket socket);
     void run_thread(ingest::preparer* prep);
+    std::vector<std::shared_ptr<session>> live_sessions();
     void wait_for_threads();
+    bool threads_done_within(std::chrono::seconds limit);
+    void wait_until_threads_done();
 
     server_config config_;
     pg::writer& writer_;
@@ -231,9 +255,22 @@ public:
     /// after sending its response. Called from any thread.
     void shutdown();
 
+    /// Closes the connection now unless its batch is in the writer's
+    /// hands or its answer is being written: once the grace period of a
+    /// stop is over. Called from any thread.
+    void cut();
+
 private:
-    /// Where the connection is; only `idle` may be closed at once.
-    enum class phase : std::uint8_t { idle, reading, working, writing };
+    /// Where the connection is. Only `idle` may be closed at once; a
+    /// connection `committing` (its batch handed to the writer, which
+    /// may commit it) is never closed before its answer is sent.
+    enum class phase : std::uint8_t {
+        idle,
+        reading,
+        working,
+        committing,
+        writing
+    };
 
     void do_wait_request();
     void on_first_bytes(error_code ec, std::size_t bytes);
@@ -276,6 +313,7 @@ private:
     void on_linger(error_code ec, std::size_t bytes);
     void close();
     void on_shutdown();
+    void on_cut();
 
     std::string content_encoding() const;
     void recycle_body();
@@ -309,6 +347,7 @@ private:
     bhttp::response<bhttp::empty_body> continue_;
 
     phase phase_ = phase::idle;
+    bool closed_ = false;      // nothing more is read, prepared or sent
     bool stopping_ = false;    // the server is stopping
     bool must_close_ = false;  // close once the response is written
     bool body_unread_ = false; // the peer may still be sending a body
@@ -466,7 +505,7 @@ void server_core::on_accept(error_code ec, tcp::socket socket)
 
 route server_core::route_for(std::string_view target) const noexcept
 {
-    std::string_view path = target.substr(0, target.find('?'));
+    std::string_view path = request_path(target);
     if (path == "/" || path == config_.ingest_path) return route::ingest;
     if (path == config_.health_path) return route::health;
     return route::unknown;
@@ -507,15 +546,8 @@ void server_core::stop()
     });
 
     // Ask every connection to finish; idle ones close at once.
-    std::vector<std::shared_ptr<session>> live;
-    {
-        std::lock_guard sessions_lock(sessions_mutex_);
-        for (auto& weak : sessions_)
-            if (auto s = weak.lock()) live.push_back(std::move(s));
-    }
-    for (auto& s : live)
+    for (auto& s : live_sessions())
         s->shutdown();
-    live.clear();
 
     if (!started_) {
         error_code ignored;
@@ -526,24 +558,55 @@ void server_core::stop()
     log_.write(log_level::info, "stopped");
 }
 
+std::vector<std::shared_ptr<session>> server_core::live_sessions()
+{
+    std::vector<std::shared_ptr<session>> live;
+    std::lock_guard lock(sessions_mutex_);
+    for (auto& weak : sessions_)
+        if (auto s = weak.lock()) live.push_back(std::move(s));
+    return live;
+}
+
 void server_core::wait_for_threads()
 {
-    // The I/O threads return from run() once the last connection closed;
-    // past the grace period the rest are dropped.
-    {
-        std::unique_lock lock(done_mutex_);
-        bool all_done = done_cv_.wait_for(
-            lock, std::chrono::seconds(config_.shutdown_grace_s),
-            [&] { return threads_done_ == threads_.size(); });
-        if (!all_done) {
-            log_.write(log_level::warn, "stop_grace_expired", "grace_s",
-                       config_.shutdown_grace_s);
-            ioc_.stop();
+    // The I/O threads return from run() once the last connection closed.
+    const std::chrono::seconds grace(config_.shutdown_grace_s);
+    if (!threads_done_within(grace)) {
+        // Past the grace period, connections that have stored nothing
+        // (reading a request, waiting for memory) are closed; a shipper
+        // sends their batches again.
+        std::size_t open_connections = 0;
+        for (auto& s : live_sessions()) {
+            s->cut();
+            ++open_connections;
         }
+        log_.write(log_level::warn, "stop_grace_expired", "grace_s",
+                   config_.shutdown_grace_s, "open_connections",
+                   open_connections);
+
+        // A batch the writer holds must still get its real answer, or its
+        // shipper would store it twice: queued ones are answered 503 now
+        // (nothing of them is stored), running ones after their COMMIT.
+        // Each answer keeps its connection open until it is sent.
+        writer_.stop();
+        wait_until_threads_done();
     }
     for (auto& t : threads_)
         t.join();
     threads_.clear();
+}
+
+bool server_core::threads_done_within(std::chrono::seconds limit)
+{
+    std::unique_lock lock(done_mutex_);
+    return done_cv_.wait_for(lock, limit,
+                             [&] { return threads_done_ == threads_.size(); });
+}
+
+void server_core::wait_until_threads_done()
+{
+    std::unique_lock lock(done_mutex_);
+    done_cv_.wait(lock, [&] { return threads_done_ == threads_.size(); });
 }
 
 // ---------------------------------------------------------------------
@@ -573,8 +636,25 @@ void session::on_shutdown()
     if (phase_ == phase::idle) close();
 }
 
+void session::cut()
+{
+    net::post(stream_.get_executor(),
+              [self = shared_from_this()] { self->on_cut(); });
+}
+
+void session::on_cut()
+{
+    // Whatever the writer holds may be committed: that connection stays
+    // until its answer is out. The others have stored nothing.
+    if (phase_ == phase::committing || phase_ == phase::writing) return;
+    close();
+}
+
 void session::close()
 {
+    // A wait for the memory budget must not resume a closed connection.
+    closed_ = true;
+    budget_timer_.cancel();
     error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.close();
@@ -652,7 +732,7 @@ void session::on_read_header(error_code ec, std::size_t)
     method_ = req.method();
     version_ = req.version() == 10 ? 10 : 11;
     std::string_view target = to_std(req.target());
-    path_ = std::string(target.substr(0, target.find('?')));
+    path_ = std::string(request_path(target));
     if (ec) return on_read_failed(ec);
 
     keep_alive_ = req.keep_alive();
@@ -718,6 +798,7 @@ void session::wait_for_budget(void (session::*resume)())
 
     budget_timer_.expires_after(budget_poll_interval);
     budget_timer_.async_wait([self = shared_from_this(), resume](error_code) {
+        if (self->closed_) return;
         (self.get()->*resume)();
     });
 }
@@ -757,14 +838,19 @@ void session::do_read_body()
 {
     if (!parser_->content_length()) return do_read_chunks();
 
+    // The idle timeout bounds silence, not the whole body: it starts over
+    // with each read, so a slow link that keeps sending gets through,
+    // and a peer that stops sending is cut off.
     stream_.expires_after(
         std::chrono::seconds(server_.config().idle_timeout_s));
-    bhttp::async_read(stream_, buffer_, *parser_, bind(&session::on_read_body));
+    bhttp::async_read_some(stream_, buffer_, *parser_,
+                           bind(&session::on_read_body));
 }
 
 void session::on_read_body(error_code ec, std::size_t)
 {
     if (ec) return on_read_failed(ec);
+    if (!parser_->is_done()) return do_read_body();
     handle_request();
 }
 
@@ -938,7 +1024,12 @@ void session::do_ingest()
 
     // The writer answers on one of its threads; the answer is carried
     // back to this connection's strand. The tracked executor keeps the
-    // I/O context running while the batch waits for its COMMIT.
+    // I/O context running while the batch waits for its COMMIT, and no
+    // timeout or stop closes the connection before that answer.
+    phase_ = phase::committing;
+    server_.log().write(log_level::debug, "batch_submitted", "request_id",
+                        request_id_, "events", rows->events.rows(),
+                        "dead_letters", rows->dead_letters.rows());
     stream_.expires_never();
     auto home = net::prefer(stream_.get_executor(),
                             net::execution::outstanding_work.tracked);

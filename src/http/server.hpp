@@ -22,10 +22,15 @@ struct server_config {
     std::size_t max_body_bytes = 32u << 20;   // as sent, before decoding
     std::size_t max_header_bytes = 64u << 10; // request line and headers
     unsigned io_threads = 1;
-    unsigned idle_timeout_s = 60;   // waiting for, reading or writing data
-    unsigned shutdown_grace_s = 30; // for requests in flight at stop()
-    ingest::limits limits;          // decoded size, dead-letter size
-    map::mapping_options mapping;   // per-event limits of the mapping
+    /// Longest silence of a peer: waiting for a request, between two reads
+    /// of its body (not for the whole body), or while an answer is sent.
+    /// The request line and headers must arrive within it as a whole.
+    unsigned idle_timeout_s = 60;
+    /// How long stop() lets requests still being read or prepared finish;
+    /// it never cuts a request whose batch the writer holds.
+    unsigned shutdown_grace_s = 30;
+    ingest::limits limits;        // decoded size, dead-letter size
+    map::mapping_options mapping; // per-event limits of the mapping
 
     /// Bytes all requests may hold at once: bodies, decoded text and
     /// encoded rows, from the request head until the response is sent.
@@ -38,10 +43,13 @@ struct server_config {
 /// The HTTP/1.1 front door of the sink.
 ///
 /// Endpoints: POST or PUT on `/` and on the ingest path (query strings
-/// are ignored) load a batch and answer 200 with counts only after the
-/// rows are committed; HEAD or GET on the health path answer 200 when
-/// PostgreSQL answers a ping and 503 otherwise. Every response carries an
-/// X-Request-Id header; error bodies are JSON (see errors.hpp).
+/// are ignored; targets in absolute form, "http://host/ingest", are
+/// matched on their path) load a batch and answer 200 with counts only
+/// after the rows are committed; HEAD or GET on the health path answer
+/// 200 when the writer's health check passes (PostgreSQL answers and
+/// both tables take rows) and 503 with the reason otherwise. Every
+/// response carries an X-Request-Id header; error bodies are JSON (see
+/// errors.hpp).
 ///
 /// Memory: a request takes its Content-Length from a process-wide byte
 /// budget once its head is read (a chunked body as it grows), then the
@@ -59,7 +67,8 @@ struct server_config {
 /// Lifetime: `writer` and `log` must outlive the server. Stop the writer
 /// only after stop() returned, so that requests in flight get answers,
 /// and before the server is destroyed, so that no writer completion
-/// arrives after it.
+/// arrives after it (stop() itself stops the writer when its grace
+/// period runs out; stopping it again is harmless).
 class server {
 public:
     /// Binds and listens at once, so the port is known before start().
@@ -81,9 +90,18 @@ public:
     std::string endpoint() const;
 
     /// Stops accepting, closes idle connections, lets requests in flight
-    /// finish and send their responses, then joins the I/O threads. After
-    /// shutdown_grace_s the remaining connections are dropped. Blocks;
-    /// idempotent; call it from any thread but an I/O thread.
+    /// finish and send their responses (with Connection: close), then
+    /// joins the I/O threads.
+    ///
+    /// After shutdown_grace_s, connections that have stored nothing yet
+    /// (reading a request, waiting for memory, a health check) are closed
+    /// without an answer, and the writer is stopped: batches it still
+    /// queues are answered 503 (shutting_down), batches it is writing are
+    /// answered once their COMMIT succeeded or failed. A connection whose
+    /// batch may be committed is never closed before its answer is sent,
+    /// so stop() waits for the writer as long as that takes.
+    ///
+    /// Blocks; idempotent; call it from any thread but an I/O thread.
     void stop();
 
 private:

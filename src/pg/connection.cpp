@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <poll.h>
+#include <vector>
 
 namespace ks::pg {
 
@@ -102,8 +103,17 @@ bool connection::usable() noexcept
     if (PQtransactionStatus(conn_) != PQTRANS_IDLE) return false;
 
     // Reading parses notices and a FATAL; end of file marks the link bad.
-    if (input_pending(conn_) && PQconsumeInput(conn_) != 1) return false;
+    // One read stops at the FATAL even when the end of the stream came
+    // with it (a server restart leaves both behind), so read once more.
+    for (int reads = 0; reads < 2 && input_pending(conn_); ++reads)
+        if (PQconsumeInput(conn_) != 1) return false;
     return PQstatus(conn_) == CONNECTION_OK;
+}
+
+bool connection::lost(const db_error& e) const noexcept
+{
+    if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) return true;
+    return e.sqlstate.size() == 5 && e.sqlstate.compare(0, 3, "57P") == 0;
 }
 
 db_status connection::exec(const char* sql, std::string_view step)
@@ -117,6 +127,29 @@ db_status connection::exec(const char* sql, std::string_view step)
         return db_error{error_kind::transient, "",
                         std::string(step) + ": unexpected COPY"};
     return error_from_result(r.get(), conn_, step);
+}
+
+db_status connection::query_flag(const std::string& sql,
+                                 std::span<const std::string> params,
+                                 std::string_view step, bool& value)
+{
+    std::vector<const char*> texts;
+    texts.reserve(params.size());
+    for (const std::string& p : params)
+        texts.push_back(p.c_str());
+
+    // Text in, text out: a boolean reads "t" or "f".
+    result r(PQexecParams(conn_, sql.c_str(), static_cast<int>(texts.size()),
+                          nullptr, texts.data(), nullptr, nullptr, 0));
+    if (!r) return error_from_connection(conn_, step);
+    if (PQresultStatus(r.get()) != PGRES_TUPLES_OK)
+        return error_from_result(r.get(), conn_, step);
+    if (PQntuples(r.get()) != 1 || PQnfields(r.get()) != 1 ||
+        PQgetisnull(r.get(), 0, 0))
+        return db_error{error_kind::transient, "",
+                        std::string(step) + ": expected one boolean"};
+    value = std::string_view(PQgetvalue(r.get(), 0, 0)) == "t";
+    return std::nullopt;
 }
 
 db_status connection::commit()

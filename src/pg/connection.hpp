@@ -5,6 +5,7 @@
 #include <libpq-fe.h>
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -46,9 +47,22 @@ public:
     /// backend, restart) is noticed before a batch is sent on it.
     [[nodiscard]] bool usable() noexcept;
 
+    /// True when `e`, just returned by a step on this connection, means
+    /// the connection itself is gone: libpq found the link broken, or the
+    /// server said it ends the session (SQLSTATE 57P01 to 57P05: shutdown,
+    /// crash, dropped database, idle timeout).
+    [[nodiscard]] bool lost(const db_error& e) const noexcept;
+
     /// Runs `sql`, which must return no COPY, and expects success;
     /// `step` names it in the error message.
     [[nodiscard]] db_status exec(const char* sql, std::string_view step);
+
+    /// Runs `sql` with `params` as text parameters $1, $2, ... and
+    /// expects one row holding one boolean, which goes to `value`; `step`
+    /// names it in the error message.
+    [[nodiscard]] db_status query_flag(const std::string& sql,
+                                       std::span<const std::string> params,
+                                       std::string_view step, bool& value);
 
     /// Runs COMMIT and confirms the server really committed (COMMIT of a
     /// failed transaction answers ROLLBACK without an error).

@@ -2,6 +2,7 @@
 
 #include "pg/connection.hpp"
 #include "pg/copy_stream.hpp"
+#include "pg/health_probe.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -28,16 +29,14 @@ using steady = std::chrono::steady_clock;
 constexpr auto first_retry_delay = std::chrono::milliseconds(100);
 constexpr auto max_retry_delay = std::chrono::milliseconds(2000);
 
-/// A batch or a ping waiting for a connection, then its outcome.
+/// A batch waiting for a connection, then its outcome.
 struct job {
-    std::shared_ptr<batch> work; // unused by a ping
+    std::shared_ptr<batch> work;
     writer::completion done;
-    bool is_ping = false;
     commit_outcome result; // set by the session that ran the job
 };
 
-/// Jobs that one writer thread runs together: a ping alone, or batches
-/// sharing one transaction.
+/// Batches that one writer thread runs in one transaction.
 using job_group = std::vector<job>;
 
 /// COPY bytes a job adds to a group.
@@ -132,15 +131,12 @@ public:
         }
     }
 
-    /// Runs a ping, or a group of batches, and sets each job's result.
-    /// Never throws: whatever goes wrong becomes the outcome.
+    /// Runs a group of batches and sets each job's result. Never throws:
+    /// whatever goes wrong becomes the outcome.
     void run(job_group& group) noexcept
     {
         try {
-            if (group.front().is_ping)
-                group.front().result = ping();
-            else
-                write_group(group);
+            write_group(group);
         } catch (const std::exception& e) {
             // Most likely out of memory: the session state is unknown.
             // Before this no batch of the group was committed: nothing
@@ -277,20 +273,6 @@ private:
                             std::string("writer error: ") + e.what());
     }
 
-    commit_outcome ping()
-    {
-        if (auto e = connect()) return outcome_from(std::move(*e));
-
-        // Whatever breaks SELECT 1 is the server's trouble, not data.
-        if (auto e = conn_.exec("SELECT 1", "SELECT 1")) {
-            conn_.close();
-            commit_outcome out = outcome_from(std::move(*e));
-            out.kind = outcome_kind::unavailable;
-            return out;
-        }
-        return commit_outcome{};
-    }
-
     // BEGIN, then the events of every batch in one COPY and their dead
     // letters in another; the caller commits or rolls back.
     [[nodiscard]] db_status copy_rows(std::span<batch* const> batches,
@@ -304,9 +286,10 @@ private:
             any_dead_letters = any_dead_letters || b->dead_letters.rows() > 0;
         }
 
+        // The first COPY sent opens the transaction.
         if (any_events) {
             if (auto e = copy(sql_.begin_events, sql_.events_step, batches,
-                              &batch::events, events))
+                              &batch::events, events, true))
                 return e;
         }
 
@@ -314,22 +297,41 @@ private:
             const std::string& sql =
                 any_events ? sql_.copy_dead_letters : sql_.begin_dead_letters;
             if (auto e = copy(sql, sql_.dead_letters_step, batches,
-                              &batch::dead_letters, dead_letters))
+                              &batch::dead_letters, dead_letters, !any_events))
                 return e;
         }
         return std::nullopt;
     }
 
+    // Sends the statement that opens the transaction with its first COPY.
+    // A connection the server ended while it sat idle (a restart, an idle
+    // timeout) is often found out only by this failure. No COMMIT was sent
+    // on it, so nothing can have been stored: the statement goes once more
+    // over a new connection, and only a second failure reaches the batch.
+    [[nodiscard]] db_status open_transaction(const std::string& sql,
+                                             const std::string& step)
+    {
+        db_status e = conn_.start_copy(sql, step);
+        if (!e || !conn_.lost(*e)) return e;
+
+        conn_.close();
+        if (auto c = connect()) return c;
+        return conn_.start_copy(sql, step);
+    }
+
     // One COPY of the `part` of every batch: the header once, each
     // batch's tuples straight from its own buffer, then the trailer, so
-    // no batch is copied to join them.
+    // no batch is copied to join them. `opens` says `sql` begins the
+    // transaction.
     [[nodiscard]] db_status copy(const std::string& sql,
                                  const std::string& step,
                                  std::span<batch* const> batches,
                                  copy_buffer batch::*part,
-                                 std::uint64_t& loaded)
+                                 std::uint64_t& loaded, bool opens)
     {
-        if (auto e = conn_.start_copy(sql, step)) return e;
+        db_status started =
+            opens ? open_transaction(sql, step) : conn_.start_copy(sql, step);
+        if (started) return started;
 
         copy_stream stream(conn_, step);
         if (auto e = stream.write(copy_buffer::stream_header())) return e;
@@ -388,6 +390,7 @@ struct writer::impl {
 
     void start();
     void enqueue(job j);
+    void check_health(completion done);
     void stop();
 
 private:
@@ -400,6 +403,7 @@ private:
 
     const writer_config config_;
     const statements sql_;
+    health_probe health_{config_};
 
     std::mutex mutex_;
     std::condition_variable wake_;
@@ -478,6 +482,12 @@ void writer::impl::stop()
 
     for (std::thread& t : threads_)
         if (t.joinable()) t.join();
+    health_.stop();
+}
+
+void writer::impl::check_health(completion done)
+{
+    health_.check(std::move(done));
 }
 
 void writer::impl::run_thread()
@@ -543,9 +553,8 @@ bool writer::impl::next_group(session& s, bool& counted_ready, job_group& group)
 void writer::impl::take_group(std::unique_lock<std::mutex>& lock,
                               job_group& group, bool may_wait)
 {
-    // A ping runs alone; a batch opens a group, whatever its size.
+    // The first batch opens a group, whatever its size.
     group.push_back(pop_front());
-    if (group.front().is_ping) return;
     std::size_t bytes = copy_bytes(group.front());
     bool closed = gather(group, bytes);
     if (closed || !may_wait || config_.group_delay_ms == 0) return;
@@ -565,13 +574,13 @@ void writer::impl::take_group(std::unique_lock<std::mutex>& lock,
 bool writer::impl::gather(job_group& group, std::size_t& bytes)
 {
     // In queue order; the first batch that does not fit closes the
-    // group, and so does a ping, which must not wait behind a group.
+    // group.
     while (!queue_.empty()) {
         const job& next = queue_.front();
         std::size_t room =
             config_.group_max_bytes - std::min(bytes, config_.group_max_bytes);
         std::size_t more = copy_bytes(next);
-        if (next.is_ping || more > room) return true;
+        if (more > room) return true;
         bytes += more;
         group.push_back(pop_front());
     }
@@ -598,12 +607,13 @@ writer::~writer()
 
 void writer::submit(std::shared_ptr<batch> b, completion done)
 {
-    impl_->enqueue(job{std::move(b), std::move(done), false, {}});
+    impl_->enqueue(job{std::move(b), std::move(done), {}});
 }
 
 void writer::ping(completion done)
 {
-    impl_->enqueue(job{nullptr, std::move(done), true, {}});
+    if (!done) done = [](commit_outcome) {};
+    impl_->check_health(std::move(done));
 }
 
 void writer::stop()

@@ -68,7 +68,9 @@ struct commit_outcome {
 /// batch and every batch queued behind it up to group_max_bytes, sends
 /// all their events in one COPY and all their dead letters in another,
 /// and commits once. Connections are opened lazily and re-opened after a
-/// failure, so the writer starts even when the database is down.
+/// failure, so the writer starts even when the database is down. Health
+/// checks run on one more connection and thread of their own
+/// (health_probe), never in the batches' queue.
 class writer {
 public:
     using completion = std::function<void(commit_outcome)>;
@@ -101,19 +103,31 @@ public:
     /// CONTEXT in the message, when the data or the statement is refused.
     /// Unless committed, nothing of the batch is stored.
     ///
+    /// Lost connections: when the statement that opens the transaction
+    /// finds its connection gone (the server restarted or ended the idle
+    /// session), nothing was committed, so it is sent once more on a new
+    /// connection before the batch hears of it. A connection lost later,
+    /// during the COPYs or the COMMIT, completes the batch unavailable:
+    /// after a COMMIT was sent, whether it took effect is unknown.
+    ///
     /// Groups: a passing condition completes every batch of the group
     /// unavailable. When PostgreSQL refuses a group's data, each of its
     /// batches is written again in a transaction of its own, so only a
     /// batch that is refused alone completes failed.
     void submit(std::shared_ptr<batch> b, completion done);
 
-    /// Runs `SELECT 1` on a connection, queued like a batch; `done` gets
-    /// committed, unavailable or stopped, on the threads submit() uses.
+    /// Checks, on the health connection, that PostgreSQL answers and
+    /// that both tables exist and take INSERTs (check_tables); never
+    /// waits behind batches. `done` gets committed, or unavailable with
+    /// the reason (a missing table included), on the health thread; or
+    /// stopped, inside ping(), once the writer stopped. A connection
+    /// found dead is replaced and the check run again, once.
     void ping(completion done);
 
     /// Stops accepting work, completes what is queued with `stopped` on
     /// the calling thread, waits for batches already running, and joins
-    /// the threads. Idempotent; not to be called from a completion.
+    /// the threads. Idempotent, and safe from several threads at once;
+    /// not to be called from a completion.
     void stop();
 
 private:

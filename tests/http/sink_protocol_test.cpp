@@ -289,6 +289,8 @@ TEST_CASE("bad command lines exit with status 2 and say why")
         {"--listen", "127.0.0.1:0", "--dead-letter-table", ""},
         {"--listen", "127.0.0.1:0", "--ingest-path", "ingest"},
         {"--listen", "127.0.0.1:0", "stray-argument"},
+        {"--listen", "127.0.0.1:0", "--idle-timeout-s", "0"},
+        {"--listen", "127.0.0.1:0", "--shutdown-grace-s", "-1"},
     };
     for (const auto& args : cases) {
         std::string output;
@@ -302,6 +304,49 @@ TEST_CASE("bad command lines exit with status 2 and say why")
     }
 }
 
+TEST_CASE("a size of 0 or past 1T exits with status 2 and says what sizes "
+          "may be")
+{
+    for (const char* flag :
+         {"--max-body-bytes", "--max-decoded-bytes", "--max-event-bytes",
+          "--memory-budget-bytes", "--group-max-bytes"}) {
+        for (const char* value : {"0", "0K", "2T", "99999999999999999999"}) {
+            std::string output;
+            int status = run_sink_to_exit(
+                {"--listen", "127.0.0.1:0", flag, value}, output);
+            INFO(flag << " " << value << "\noutput: " << output);
+            CHECK(status == 2);
+            CHECK_THAT(output, Catch::Contains(std::string(flag) + ": '" +
+                                               value + "' is out of range"));
+            CHECK_THAT(output, Catch::Contains("from 1 byte to 1T"));
+            CHECK(output.size() < 400);
+        }
+    }
+
+    // Units are still read as before.
+    std::string output;
+    CHECK(run_sink_to_exit(
+              {"--listen", "127.0.0.1:0", "--max-body-bytes", "1.5M"},
+              output) == 2);
+    CHECK_THAT(output, Catch::Contains("'1.5M' is not a size"));
+    CHECK(
+        run_sink_to_exit({"--listen", "127.0.0.1:0", "--max-body-bytes", "3Q"},
+                         output) == 2);
+    CHECK_THAT(output, Catch::Contains("unknown unit"));
+}
+
+TEST_CASE("size flags take K, M, G and T, with or without B or iB")
+{
+    sink_fixture f({"--max-body-bytes", "1KiB", "--max-decoded-bytes", "2kb",
+                    "--memory-budget-bytes", "1T", "--max-event-bytes", "1m"});
+    http_client client = f.client();
+    http_request req{"POST", "/ingest", vector_headers("application/json"),
+                     std::string(1025, ' '), true};
+    auto res = client.send(req);
+    require_error(res, 413, "body_too_large", f.sink);
+    CHECK_THAT(json_string(res.body, "message"), Catch::Contains("1024"));
+}
+
 TEST_CASE("--help and --version print and exit 0")
 {
     std::string output;
@@ -312,7 +357,8 @@ TEST_CASE("--help and --version print and exit 0")
     for (const char* flag :
          {"--listen", "--dsn", "--table", "--dead-letter-table",
           "--ingest-path", "--max-body-bytes", "--max-decoded-bytes",
-          "--max-event-bytes", "--io-threads", "--writers", "--log-level"})
+          "--max-event-bytes", "--io-threads", "--writers", "--idle-timeout-s",
+          "--shutdown-grace-s", "--log-level"})
         CHECK_THAT(output, Catch::Contains(flag));
 }
 
@@ -334,6 +380,69 @@ TEST_CASE("the start-up line names the real port and the endpoints")
     res = f.send({"POST", "/ingest", vector_headers("application/json"),
                   events[0].json});
     require_error(res, 404, "not_found", f.sink);
+    require_rows(f.db, rows_of(events), f.sink);
+}
+
+TEST_CASE("a request target in absolute form is served by its path")
+{
+    sink_fixture f;
+    auto events = koreshield_events(1500, 3);
+    const std::string origin =
+        "http://127.0.0.1:" + std::to_string(f.sink.port());
+    http_client client = f.client();
+
+    auto res =
+        client.send({"POST", origin + "/ingest?source=proxy",
+                     vector_headers("application/json"), events[0].json});
+    require_loaded(res, f.sink, 1, 1, 0);
+
+    // No path at all is "/", which ingests too.
+    res = client.send(
+        {"PUT", origin, vector_headers("application/json"), events[1].json});
+    require_loaded(res, f.sink, 1, 1, 0);
+    res = client.send({"POST", "HTTP://127.0.0.1?x=1",
+                       vector_headers("application/json"), events[2].json});
+    require_loaded(res, f.sink, 1, 1, 0);
+
+    res = client.send({"HEAD", origin + "/health", {}, ""});
+    require_status(res, 200, f.sink);
+    res = client.send({"POST", origin + "/nowhere", {}, "{}"});
+    require_error(res, 404, "not_found", f.sink);
+    CHECK_THAT(json_string(res.body, "message"), Catch::Contains("/nowhere"));
+    require_rows(f.db, rows_of(events), f.sink);
+}
+
+TEST_CASE("--idle-timeout-s bounds silence, not a slow body; a client that "
+          "stalls is disconnected without an answer")
+{
+    sink_fixture f({"--idle-timeout-s", "2"});
+    auto events = koreshield_events(1600, 40);
+    std::string body = vector_json_array(events);
+    std::string head =
+        raw_head("/ingest", {{"Content-Type", "application/json"},
+                             {"Content-Length", std::to_string(body.size())}});
+
+    // 20 pieces, a quarter of a second apart: the whole body takes more
+    // than twice the timeout, no silence comes near it.
+    http_client slow = f.client();
+    slow.write_raw(head);
+    const std::size_t pieces = 20;
+    const std::size_t piece = body.size() / pieces + 1;
+    for (std::size_t at = 0; at < body.size(); at += piece) {
+        std::this_thread::sleep_for(250ms);
+        slow.write_raw(body.substr(at, piece));
+    }
+    require_loaded(slow.read_response(), f.sink, 40, 40, 0);
+
+    // Half a body, then nothing: the sink closes the connection and
+    // sends no 408, which Logstash and rsyslog would drop the batch on.
+    http_client stalled = f.client();
+    stalled.write_raw(head + body.substr(0, body.size() / 2));
+    CHECK(stalled.peer_closed(30'000));
+
+    // A client that never sends a request is closed too.
+    http_client silent = f.client();
+    CHECK(silent.peer_closed(30'000));
     require_rows(f.db, rows_of(events), f.sink);
 }
 
@@ -362,16 +471,17 @@ TEST_CASE("a request that is not HTTP gets 400, oversized headers 431; "
 TEST_CASE("PostgreSQL refusing the data gets 500 with its sqlstate, and "
           "nothing is written")
 {
-    // The events table named on the command line does not exist.
-    sink_fixture f({"--table", "public.no_such_events"});
+    // A constraint no event meets.
+    sink_fixture f;
+    f.db.exec("ALTER TABLE koreshield_events ADD CONSTRAINT refuse_all "
+              "CHECK (event_type = '')");
     auto events = koreshield_events(1400, 3);
     auto res =
         f.send({"POST", "/ingest", vector_headers("application/json", "zstd"),
                 zstd_streaming(vector_json_array(events))});
     require_error(res, 500, "database_refused", f.sink);
-    CHECK(json_string(res.body, "sqlstate") == "42P01");
-    CHECK_THAT(json_string(res.body, "message"),
-               Catch::Contains("no_such_events"));
+    CHECK(json_string(res.body, "sqlstate") == "23514");
+    CHECK_THAT(json_string(res.body, "message"), Catch::Contains("refuse_all"));
     CHECK(f.count("koreshield_events") == "0");
     CHECK(f.count("koreshield_dead_letters") == "0");
 }

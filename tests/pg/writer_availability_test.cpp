@@ -138,6 +138,34 @@ TEST_CASE("a connection terminated while idle is replaced")
     CHECK(ping(w).kind == pg::outcome_kind::committed);
 }
 
+TEST_CASE("a connection lost while its batch opens the transaction is "
+          "replaced, and the batch commits")
+{
+    std::string dsn = test::fresh_database("pg_writer");
+    test::test_db db(dsn);
+    pg::writer w(test::config_for(dsn, 1));
+    test::test_db locker(dsn);
+    REQUIRE(write(w, test::simple_batch(1, 0)).kind ==
+            pg::outcome_kind::committed);
+
+    // The first COPY waits for the lock when its session is ended: no
+    // COMMIT was sent, so the writer may send the batch again.
+    locker.exec("BEGIN; LOCK TABLE koreshield_events");
+    test::outcome_slot slot;
+    w.submit(test::simple_batch(2, 1), slot.callback());
+    test::wait_for_blocked_writer(db);
+    test::terminate_writer_backends(db);
+    locker.exec("ROLLBACK");
+
+    pg::commit_outcome o = slot.wait();
+    INFO(o.message);
+    CHECK(o.kind == pg::outcome_kind::committed);
+    CHECK(o.events_loaded == 2);
+    CHECK(slot.calls() == 1);
+    CHECK(db.scalar("SELECT count(*) FROM koreshield_events") == "3");
+    CHECK(db.scalar("SELECT count(*) FROM koreshield_dead_letters") == "1");
+}
+
 TEST_CASE("a connection terminated during a batch leaves nothing behind")
 {
     std::string dsn = test::fresh_database("pg_writer");

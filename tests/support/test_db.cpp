@@ -95,15 +95,20 @@ std::string server_dsn()
 
 std::string fresh_database(std::string_view hint)
 {
+    return fresh_database_on(server_dsn(), hint);
+}
+
+std::string fresh_database_on(const std::string& server, std::string_view hint)
+{
     static std::atomic<int> serial{0};
     std::string name = std::string(hint) + "_" + std::to_string(getpid()) +
                        "_" + std::to_string(serial++);
 
-    test_db admin(server_dsn() + " dbname=postgres");
+    test_db admin(server + " dbname=postgres");
     admin.exec("DROP DATABASE IF EXISTS " + name);
     admin.exec("CREATE DATABASE " + name);
 
-    std::string dsn = server_dsn() + " dbname=" + name;
+    std::string dsn = server + " dbname=" + name;
     test_db db(dsn);
     db.exec(read_file(source_path("sql/schema.sql")));
     return dsn;

@@ -41,6 +41,9 @@ std::string server_dsn();
 /// `hint` and is unique per call.
 std::string fresh_database(std::string_view hint);
 
+/// fresh_database() on the server at `server` (a DSN without dbname).
+std::string fresh_database_on(const std::string& server, std::string_view hint);
+
 /// Path of a file in the source tree, e.g. source_path("sql/schema.sql").
 std::string source_path(std::string_view relative);
 
