@@ -22,13 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The binary COPY header: signature, flags 0, no header extension.
-constexpr std::string_view copy_header{"PGCOPY\n\377\r\n\0"
-                                       "\0\0\0\0"
-                                       "\0\0\0\0",
-                                       19};
-// The file trailer: a tuple field count of -1.
-constexpr std::string_view copy_trailer{"\377\377", 2};
 
 // Request bodies of a directory (*.zst), in name order, which is the order
 // koreshield-gen wrote them in.
@@ -53,18 +46,6 @@ std::string read_file(const fs::path& path)
             std::istreambuf_iterator<char>()};
 }
 
-// The tuples of a finished copy_buffer, without its header and trailer.
-std::string_view tuples(const ks::pg::copy_buffer& b)
-{
-    std::string_view all = b.bytes();
-    if (all.size() < copy_header.size() + copy_trailer.size() ||
-        all.substr(0, copy_header.size()) != copy_header ||
-        !all.ends_with(copy_trailer))
-        throw std::runtime_error("unexpected COPY framing from the preparer");
-    return all.substr(copy_header.size(),
-                      all.size() - copy_header.size() - copy_trailer.size());
-}
-
 // Prepares bodies [first, last) and writes their rows as one COPY file;
 // returns the number of rows. Every event must become a row.
 std::uint64_t write_part(ks::ingest::preparer& prep,
@@ -73,7 +54,8 @@ std::uint64_t write_part(ks::ingest::preparer& prep,
 {
     std::ofstream out(out_path, std::ios::binary);
     if (!out) throw std::runtime_error("cannot write " + out_path);
-    out.write(copy_header.data(), copy_header.size());
+    const std::string_view header = ks::pg::copy_buffer::stream_header();
+    out.write(header.data(), static_cast<std::streamsize>(header.size()));
 
     ks::pg::batch batch;
     ks::ingest::counts tally;
@@ -90,12 +72,13 @@ std::uint64_t write_part(ks::ingest::preparer& prep,
                                      std::to_string(tally.dead_lettered) +
                                      " events would be dead letters");
 
-        std::string_view t = tuples(batch.events);
+        std::string_view t = batch.events.tuples();
         out.write(t.data(), static_cast<std::streamsize>(t.size()));
         rows += batch.events.rows();
     }
 
-    out.write(copy_trailer.data(), copy_trailer.size());
+    const std::string_view trailer = ks::pg::copy_buffer::stream_trailer();
+    out.write(trailer.data(), static_cast<std::streamsize>(trailer.size()));
     if (!out.flush()) throw std::runtime_error("cannot write " + out_path);
     return rows;
 }
