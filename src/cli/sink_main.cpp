@@ -2,6 +2,7 @@
 // log events; the sink loads them into PostgreSQL and answers 200 only
 // after COMMIT.
 
+#include "core/padded_buffer.hpp"
 #include "http/log.hpp"
 #include "http/server.hpp"
 #include "ingest/pipeline.hpp"
@@ -425,6 +426,8 @@ int serve(const settings& s, const ks::http::logger& log,
 
 int main(int argc, char** argv)
 {
+    ks::serve_large_blocks_with_mmap();
+
     options opt;
     if (auto done = parse_command_line(argc, argv, opt)) return *done;
 

@@ -2,8 +2,31 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 namespace ks {
+
+void serve_large_blocks_with_mmap() noexcept
+{
+#if defined(__GLIBC__)
+    constexpr int large_block_bytes = 1 << 20;
+    static_cast<void>(mallopt(M_MMAP_THRESHOLD, large_block_bytes));
+#endif
+}
+
+void realloc_bytes(malloc_bytes& block, std::size_t bytes)
+{
+    // realloc(p, 0) may free p and return null; callers never need an
+    // empty block, so ask for one byte at least.
+    void* grown = std::realloc(block.get(), std::max<std::size_t>(bytes, 1));
+    if (grown == nullptr) throw std::bad_alloc();
+    static_cast<void>(block.release());
+    block.reset(static_cast<char*>(grown));
+}
 
 void padded_buffer::reserve(std::size_t n)
 {
@@ -43,11 +66,10 @@ void padded_buffer::commit(std::size_t n) noexcept
 
 void padded_buffer::grow_to(std::size_t content_capacity)
 {
-    auto fresh = std::make_unique_for_overwrite<char[]>(
-        content_capacity + json_padding_bytes);
-    if (size_ != 0) std::memcpy(fresh.get(), data_.get(), size_);
-    std::memset(fresh.get() + size_, 0, json_padding_bytes);
-    data_ = std::move(fresh);
+    // The content survives; the padding after it is written again
+    // because the block may have moved.
+    realloc_bytes(data_, content_capacity + json_padding_bytes);
+    std::memset(data_.get() + size_, 0, json_padding_bytes);
     capacity_ = content_capacity;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdlib>
 #include <memory>
 #include <string_view>
 
@@ -10,6 +11,28 @@ namespace ks {
 /// SIMDJSON_PADDING; parse checks this at compile time so that stages which
 /// only make buffers need not include simdjson.
 inline constexpr std::size_t json_padding_bytes = 64;
+
+/// Frees memory that came from std::malloc or std::realloc.
+struct free_deleter {
+    void operator()(void* p) const noexcept { std::free(p); }
+};
+
+/// Heap bytes from std::malloc. Buffers that grow use std::realloc: glibc
+/// serves large blocks with mmap and moves them with mremap, so a body of
+/// many megabytes grows by remapping its pages instead of copying them.
+using malloc_bytes = std::unique_ptr<char, free_deleter>;
+
+/// Makes the C library serve every block of 1 MiB or more with mmap, for
+/// the whole process. glibc otherwise raises that threshold after the
+/// first large free, and large buffers then come from arenas that keep
+/// freed memory: the resident size drifts above what a memory budget
+/// counts, and growing copies instead of remapping. Call it once at
+/// start-up, before threads; it does nothing on other C libraries.
+void serve_large_blocks_with_mmap() noexcept;
+
+/// Resizes `block` to `bytes` keeping its content up to that size, like
+/// std::realloc; throws std::bad_alloc when there is no memory.
+void realloc_bytes(malloc_bytes& block, std::size_t bytes);
 
 /// A growable byte buffer that always keeps json_padding_bytes of readable,
 /// zeroed memory after its last byte, so any slice of it can be handed to
@@ -56,7 +79,7 @@ public:
 private:
     void grow_to(std::size_t content_capacity);
 
-    std::unique_ptr<char[]> data_;
+    malloc_bytes data_;
     std::size_t size_ = 0;
     std::size_t capacity_ = 0; // content bytes, padding not included
 };

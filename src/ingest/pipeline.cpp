@@ -32,6 +32,15 @@ constexpr std::size_t min_text_allowance = 64u << 10;
 /// Encoded rows grow by at least this much at a time.
 constexpr std::size_t min_rows_growth = 8u << 10;
 
+/// Rows are first given room for this many bytes per byte of text: a
+/// typical event encodes to about 1.2 times its JSON, and growing later
+/// costs a copy of everything encoded so far. Unused room is given back
+/// once the body is done.
+constexpr std::size_t rows_per_text_eighths = 10;
+
+/// Unused room a finished batch keeps without being shrunk.
+constexpr std::size_t kept_slack_bytes = 64u << 10;
+
 /// Bytes of a tuple besides its values: the field count, then a length
 /// per field.
 constexpr std::size_t tuple_overhead(std::int16_t fields)
@@ -212,6 +221,12 @@ bool preparer::finish_batch(pg::batch& out)
     if (!make_room(out, out.dead_letters, trailer)) return false;
     out.events.finish();
     out.dead_letters.finish();
+
+    // The batch waits for its commit holding its budget: room reserved
+    // for rows that turned out smaller or fewer is given back first.
+    for (pg::copy_buffer* b : {&out.events, &out.dead_letters})
+        if (b->capacity() - b->bytes().size() > kept_slack_bytes)
+            b->shrink_to_fit();
     return true;
 }
 
@@ -330,6 +345,10 @@ bool preparer::prepare_records(std::string_view text, const origin& from,
                                std::int64_t receive_time, pg::batch& out,
                                counts& tally)
 {
+    // Room for the rows of a body of good events at once.
+    if (!make_room(out, out.events, text.size() / 8 * rows_per_text_eighths))
+        return false;
+
     frame::framer records(text);
     frame::record rec;
     while (records.next(rec)) {

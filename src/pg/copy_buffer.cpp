@@ -1,7 +1,9 @@
 #include "pg/copy_buffer.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
+#include <utility>
 
 namespace ks::pg {
 
@@ -49,16 +51,36 @@ std::size_t total_size(std::span<const std::string_view> pieces)
 
 copy_buffer::copy_buffer() { reset(); }
 
+copy_buffer::copy_buffer(copy_buffer&& other) noexcept
+    : data_(std::move(other.data_)),
+      size_(std::exchange(other.size_, 0)),
+      capacity_(std::exchange(other.capacity_, 0)),
+      rows_(std::exchange(other.rows_, 0)),
+      finished_(std::exchange(other.finished_, false))
+{
+}
+
+copy_buffer& copy_buffer::operator=(copy_buffer&& other) noexcept
+{
+    data_ = std::move(other.data_);
+    size_ = std::exchange(other.size_, 0);
+    capacity_ = std::exchange(other.capacity_, 0);
+    rows_ = std::exchange(other.rows_, 0);
+    finished_ = std::exchange(other.finished_, false);
+    return *this;
+}
+
 void copy_buffer::reset()
 {
-    bytes_.assign(copy_header, sizeof copy_header);
+    size_ = 0;
+    put(copy_header, sizeof copy_header);
     rows_ = 0;
     finished_ = false;
 }
 
 std::string_view copy_buffer::tuples() const noexcept
 {
-    std::string_view all = bytes_;
+    std::string_view all = bytes();
     all.remove_prefix(header_bytes);
     if (finished_) all.remove_suffix(trailer_bytes);
     return all;
@@ -85,7 +107,8 @@ void copy_buffer::null() { put32(-1); }
 void copy_buffer::boolean(bool v)
 {
     put32(1);
-    bytes_.push_back(v ? '\1' : '\0');
+    const char byte = v ? '\1' : '\0';
+    put(&byte, 1);
 }
 
 void copy_buffer::int64(std::int64_t v)
@@ -99,13 +122,13 @@ void copy_buffer::timestamptz(std::int64_t pg_us) { int64(pg_us); }
 void copy_buffer::text(std::string_view v)
 {
     put32(static_cast<std::int32_t>(v.size()));
-    bytes_.append(v);
+    put(v.data(), v.size());
 }
 
 void copy_buffer::text(std::span<const std::string_view> pieces)
 {
     put32(static_cast<std::int32_t>(total_size(pieces)));
-    for (auto p : pieces) bytes_.append(p);
+    for (auto p : pieces) put(p.data(), p.size());
 }
 
 void copy_buffer::bytea(std::string_view v) { text(v); }
@@ -113,15 +136,15 @@ void copy_buffer::bytea(std::string_view v) { text(v); }
 void copy_buffer::jsonb(std::string_view json)
 {
     put32(static_cast<std::int32_t>(json.size() + 1));
-    bytes_.push_back('\1');
-    bytes_.append(json);
+    put("\1", 1);
+    put(json.data(), json.size());
 }
 
 void copy_buffer::jsonb(std::span<const std::string_view> pieces)
 {
     put32(static_cast<std::int32_t>(total_size(pieces) + 1));
-    bytes_.push_back('\1');
-    for (auto p : pieces) bytes_.append(p);
+    put("\1", 1);
+    for (auto p : pieces) put(p.data(), p.size());
 }
 
 void copy_buffer::finish()
@@ -130,22 +153,37 @@ void copy_buffer::finish()
     finished_ = true;
 }
 
+void copy_buffer::grow_to(std::size_t needed)
+{
+    // Doubling keeps appends linear when the caller did not reserve.
+    std::size_t n = std::max({needed, 2 * capacity_, std::size_t{256}});
+    realloc_bytes(data_, n);
+    capacity_ = n;
+}
+
+void copy_buffer::shrink_to_fit()
+{
+    if (capacity_ == size_) return;
+    realloc_bytes(data_, size_);
+    capacity_ = size_;
+}
+
 void copy_buffer::put16(std::int16_t v)
 {
     v = to_big_endian(v);
-    bytes_.append(reinterpret_cast<const char*>(&v), sizeof v);
+    put(&v, sizeof v);
 }
 
 void copy_buffer::put32(std::int32_t v)
 {
     v = to_big_endian(v);
-    bytes_.append(reinterpret_cast<const char*>(&v), sizeof v);
+    put(&v, sizeof v);
 }
 
 void copy_buffer::put64(std::int64_t v)
 {
     v = to_big_endian(v);
-    bytes_.append(reinterpret_cast<const char*>(&v), sizeof v);
+    put(&v, sizeof v);
 }
 
 } // namespace ks::pg

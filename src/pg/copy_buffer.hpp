@@ -1,9 +1,11 @@
 #pragma once
 
+#include "core/padded_buffer.hpp"
+
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
-#include <string>
 #include <string_view>
 
 namespace ks::pg {
@@ -24,6 +26,8 @@ public:
     static constexpr std::size_t trailer_bytes = 2;
 
     copy_buffer();
+    copy_buffer(copy_buffer&& other) noexcept;
+    copy_buffer& operator=(copy_buffer&& other) noexcept;
 
     /// Starts a tuple of `fields` values.
     void begin_row(std::int16_t fields);
@@ -50,17 +54,23 @@ public:
 
     /// Makes room for `bytes` in all without another allocation, so that
     /// the caller decides when memory grows (and may account for it).
-    void reserve(std::size_t bytes) { bytes_.reserve(bytes); }
+    void reserve(std::size_t bytes)
+    {
+        if (bytes > capacity_) grow_to(bytes);
+    }
+
+    /// Gives back the memory beyond bytes().size().
+    void shrink_to_fit();
 
     /// The whole stream: header, tuples and, once finished, the trailer.
-    std::string_view bytes() const noexcept { return bytes_; }
+    std::string_view bytes() const noexcept { return {data_.get(), size_}; }
 
     /// The tuples alone, without the header and the trailer, so that the
     /// tuples of several buffers can follow one header in one COPY.
     std::string_view tuples() const noexcept;
 
     /// Bytes allocated for the stream, which may exceed bytes().size().
-    std::size_t capacity() const noexcept { return bytes_.capacity(); }
+    std::size_t capacity() const noexcept { return capacity_; }
 
     std::uint64_t rows() const noexcept { return rows_; }
     bool finished() const noexcept { return finished_; }
@@ -74,8 +84,19 @@ private:
     void put16(std::int16_t v);
     void put32(std::int32_t v);
     void put64(std::int64_t v);
+    void put(const void* src, std::size_t n)
+    {
+        if (capacity_ - size_ < n) grow_to(size_ + n);
+        std::memcpy(data_.get() + size_, src, n);
+        size_ += n;
+    }
+    void grow_to(std::size_t needed);
 
-    std::string bytes_;
+    // A plain block rather than std::string: it grows with realloc (see
+    // ks::malloc_bytes), and appending skips string's bookkeeping.
+    malloc_bytes data_;
+    std::size_t size_ = 0;
+    std::size_t capacity_ = 0;
     std::uint64_t rows_ = 0;
     bool finished_ = false;
 };

@@ -58,3 +58,19 @@ TEST_CASE("an empty padded buffer still has readable padding")
     c.commit(0);
     REQUIRE(c.view().empty());
 }
+
+TEST_CASE("padded buffer keeps content and padding across large growth")
+{
+    // Blocks this large are mapped, and realloc moves them with mremap.
+    ks::serve_large_blocks_with_mmap();
+    ks::padded_buffer b;
+    std::string expected;
+    for (int i = 0; i < 64; ++i) {
+        std::string piece(100000, static_cast<char>('A' + i % 26));
+        b.append(piece);
+        expected += piece;
+        REQUIRE(b.data()[b.size()] == '\0');
+    }
+    REQUIRE(b.view() == expected);
+    REQUIRE(b.data()[b.size() + ks::json_padding_bytes - 1] == '\0');
+}

@@ -148,3 +148,57 @@ TEST_CASE("reserve makes room without changing the stream")
     CHECK(b.bytes() == header);
     CHECK(b.rows() == 0);
 }
+
+TEST_CASE("a stream of many megabytes keeps every byte as it grows")
+{
+    // Large enough that the C library maps the block and moves it with
+    // mremap rather than copying.
+    ks::serve_large_blocks_with_mmap();
+    copy_buffer b;
+    std::string expected = header;
+    std::string value(1000, 'a');
+    for (int i = 0; i < 20000; ++i) {
+        value[static_cast<std::size_t>(i) % value.size()] =
+            static_cast<char>('a' + i % 26);
+        b.begin_row(1);
+        b.text(value);
+        expected += "\x00\x01"s + "\x00\x00\x03\xe8"s + value;
+    }
+    REQUIRE(b.rows() == 20000);
+    REQUIRE(b.bytes() == expected);
+}
+
+TEST_CASE("shrink_to_fit gives back room and keeps the stream")
+{
+    copy_buffer b;
+    b.reserve(1 << 20);
+    b.begin_row(1);
+    b.boolean(true);
+    b.finish();
+    const std::string before(b.bytes());
+    b.shrink_to_fit();
+    CHECK(b.capacity() == b.bytes().size());
+    CHECK(b.bytes() == before);
+}
+
+TEST_CASE("a moved buffer leaves an empty one that reset makes usable")
+{
+    copy_buffer a;
+    a.begin_row(1);
+    a.null();
+    const std::string stream(a.bytes());
+
+    copy_buffer b(std::move(a));
+    CHECK(b.bytes() == stream);
+    CHECK(b.rows() == 1);
+    CHECK(a.bytes().empty());
+    CHECK(a.capacity() == 0);
+    CHECK(a.rows() == 0);
+
+    copy_buffer c;
+    c = std::move(b);
+    CHECK(c.bytes() == stream);
+
+    a.reset();
+    CHECK(a.bytes() == header);
+}
