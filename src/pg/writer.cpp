@@ -54,6 +54,7 @@ struct statements {
     std::string copy_dead_letters;
     std::string events_step; // names the COPY in error messages
     std::string dead_letters_step;
+    std::string ledger_step;
 };
 
 commit_outcome make_outcome(outcome_kind kind, std::string message)
@@ -91,6 +92,7 @@ statements make_statements(const writer_config& c)
     s.begin_dead_letters = "BEGIN; " + s.copy_dead_letters;
     s.events_step = "COPY into " + c.events.table;
     s.dead_letters_step = "COPY into " + c.dead_letters.table;
+    s.ledger_step = "recording the batch";
     return s;
 }
 
@@ -187,7 +189,8 @@ private:
                                     "batch submitted before finish()");
             return false;
         }
-        if (b->events.rows() == 0 && b->dead_letters.rows() == 0) {
+        if (b->events.rows() == 0 && b->dead_letters.rows() == 0 &&
+            b->ledger.empty()) {
             j.result = commit_outcome{};
             return false;
         }
@@ -281,21 +284,33 @@ private:
     {
         bool any_events = false;
         bool any_dead_letters = false;
+        std::string ledger;
         for (const batch* b : batches) {
             any_events = any_events || b->events.rows() > 0;
             any_dead_letters = any_dead_letters || b->dead_letters.rows() > 0;
+            ledger += b->ledger;
         }
 
-        // The first COPY sent opens the transaction.
+        // The ledger goes first, in the string that opens the transaction
+        // with the first COPY: no round trip of its own, and a duplicate
+        // stops the string before any row is sent.
+        if (!any_events && !any_dead_letters)
+            return open_transaction("BEGIN; " + ledger, sql_.ledger_step,
+                                    false);
         if (any_events) {
-            if (auto e = copy(sql_.begin_events, sql_.events_step, batches,
-                              &batch::events, events, true))
+            const std::string sql = ledger.empty()
+                                        ? sql_.begin_events
+                                        : "BEGIN; " + ledger + sql_.copy_events;
+            if (auto e = copy(sql, sql_.events_step, batches, &batch::events,
+                              events, true))
                 return e;
         }
 
         if (any_dead_letters) {
-            const std::string& sql =
-                any_events ? sql_.copy_dead_letters : sql_.begin_dead_letters;
+            const std::string sql =
+                any_events     ? sql_.copy_dead_letters
+                : ledger.empty() ? sql_.begin_dead_letters
+                                 : "BEGIN; " + ledger + sql_.copy_dead_letters;
             if (auto e = copy(sql, sql_.dead_letters_step, batches,
                               &batch::dead_letters, dead_letters, !any_events))
                 return e;
@@ -309,14 +324,19 @@ private:
     // on it, so nothing can have been stored: the statement goes once more
     // over a new connection, and only a second failure reaches the batch.
     [[nodiscard]] db_status open_transaction(const std::string& sql,
-                                             const std::string& step)
+                                             const std::string& step,
+                                             bool with_copy = true)
     {
-        db_status e = conn_.start_copy(sql, step);
+        auto send = [&] {
+            return with_copy ? conn_.start_copy(sql, step)
+                             : conn_.exec(sql.c_str(), step);
+        };
+        db_status e = send();
         if (!e || !conn_.lost(*e)) return e;
 
         conn_.close();
         if (auto c = connect()) return c;
-        return conn_.start_copy(sql, step);
+        return send();
     }
 
     // One COPY of the `part` of every batch: the header once, each

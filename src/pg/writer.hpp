@@ -43,6 +43,13 @@ struct writer_config {
 struct batch {
     copy_buffer events;
     copy_buffer dead_letters;
+    /// SQL run in the same transaction before the rows, each statement
+    /// ending with ';': a record of what the rows are (a manifest or
+    /// ledger entry), so that they and the record commit together. A
+    /// unique violation here means the rows were stored already: the
+    /// batch completes failed with SQLSTATE 23505 and stores nothing. A
+    /// batch with a ledger and no rows still runs its transaction.
+    std::string ledger;
 };
 
 /// How a batch ended.
