@@ -124,6 +124,45 @@ framer::framer(std::string_view body) noexcept : body_(body)
     if (body_.size() >= 3 && body_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;
 }
 
+framer::framer(std::string_view body, const resume_state& from) noexcept
+    : body_(body), line_(from.line), index_(from.index),
+      state_(from.in_array ? state::array_next : state::stream),
+      line_has_record_(from.line_has_record),
+      line_has_space_(from.line_has_space), arrays_only_(from.arrays_only)
+{
+}
+
+std::uint64_t framer::blank_lines() const noexcept
+{
+    // A last line of spaces or tabs without a line feed is still a blank
+    // line once the body has ended; the empty remainder after a final LF
+    // is not. Before the end it may yet get a record.
+    const bool blank_tail =
+        stream_ended_ && !line_has_record_ && line_has_space_;
+    return blank_lines_ + (blank_tail ? 1 : 0);
+}
+
+stop_point framer::where() const noexcept
+{
+    // Between values, the state is a handful of flags. The marks a cut
+    // leaves on the lines up to its damage are not, so no point before
+    // the line of the damage can be resumed.
+    const bool between =
+        state_ == state::stream || state_ == state::array_next || stream_ended_;
+
+    stop_point p;
+    p.offset = pos_;
+    p.blank_lines = blank_lines_;
+    p.resumable = between && pos_ >= broken_until_;
+    p.state.line = line_;
+    p.state.index = index_;
+    p.state.in_array = state_ == state::array_next;
+    p.state.arrays_only = arrays_only_;
+    p.state.line_has_record = line_has_record_;
+    p.state.line_has_space = line_has_space_;
+    return p;
+}
+
 bool framer::next(record& out) noexcept
 {
     // Every step either yields a record or moves pos_ or state_ forward,
@@ -140,10 +179,9 @@ bool framer::step_stream(record& out) noexcept
 {
     skip_stream_space();
 
-    // End of body: a last line of spaces or tabs without a line feed is
-    // still a blank line, the empty remainder after a final LF is not.
+    // End of body; blank_lines() judges the last line.
     if (pos_ == body_.size()) {
-        if (!line_has_record_ && line_has_space_) ++blank_lines_;
+        stream_ended_ = true;
         state_ = state::done;
         return false;
     }
@@ -229,6 +267,7 @@ void framer::frame_stream_value(record& out) noexcept
         const std::size_t stop = line_end(body_, start);
         emit(out, start, stop, line_, shape_of(first),
              stray ? defect::unbalanced : defect::none, stray ? start : 0);
+        out.open_at_end = stop == body_.size();
         pos_ = stop;
         return;
     }
@@ -237,7 +276,10 @@ void framer::frame_stream_value(record& out) noexcept
     const scan_result r = scan_string(start);
     emit(out, start, r.end, line_, shape::string, r.problem, r.problem_offset);
     pos_ = r.end;
-    if (r.problem == defect::unterminated) state_ = state::done;
+    if (r.problem == defect::unterminated) {
+        out.open_at_end = true;
+        state_ = state::done;
+    }
 }
 
 void framer::frame_stream_nested(record& out) noexcept
@@ -272,6 +314,7 @@ void framer::frame_stream_nested(record& out) noexcept
                           line + 1);
         emit(out, start, first_end, line, kind, defect::unterminated,
              first_end);
+        out.open_at_end = open;
         pos_ = first_end;
         return;
     }
@@ -279,6 +322,7 @@ void framer::frame_stream_nested(record& out) noexcept
     // Damage on the first line: a mismatched bracket spoils the rest of it.
     if (r.problem == defect::unbalanced) r.end = first_end;
     emit(out, start, r.end, line, kind, r.problem, r.problem_offset);
+    out.open_at_end = open || r.end == body_.size();
     pos_ = r.end;
     if (open) state_ = state::done;
 }
@@ -357,6 +401,7 @@ void framer::frame_element(record& out) noexcept
         while (stop < body_.size() && !has_class(body_[stop], element_stop))
             ++stop;
         emit(out, start, stop, line, shape_of(first), defect::none, 0);
+        out.open_at_end = stop == body_.size();
         pos_ = stop;
         state_ = state::array_next;
         return;
@@ -364,6 +409,7 @@ void framer::frame_element(record& out) noexcept
 
     scan_result r =
         first == '"' ? scan_string(start) : scan_nested(start, body_.size());
+    bool rest = false;
     switch (r.problem) {
     case defect::none:
     case defect::control_character:
@@ -380,9 +426,11 @@ void framer::frame_element(record& out) noexcept
         r.end = body_.size();
         pos_ = r.end;
         state_ = state::done;
+        rest = true;
         break;
     }
     emit(out, start, r.end, line, shape_of(first), r.problem, r.problem_offset);
+    out.open_at_end = rest;
 }
 
 void framer::frame_rest(record& out, defect problem,
@@ -392,6 +440,7 @@ void framer::frame_rest(record& out, defect problem,
     const char first = start < body_.size() ? body_[start] : ' ';
     emit(out, start, body_.size(), line_, shape_of(first), problem,
          problem_offset);
+    out.open_at_end = true;
     pos_ = body_.size();
     state_ = state::done;
 }
@@ -614,6 +663,7 @@ void framer::emit(record& out, std::size_t start, std::size_t stop,
     out.index = index_++;
     out.kind = kind;
     out.problem = problem;
+    out.open_at_end = false;
     out.problem_offset = problem_offset;
 }
 

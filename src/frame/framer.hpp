@@ -34,7 +34,32 @@ struct record {
     std::uint64_t index = 0; // 0-based position among all records
     shape kind = shape::text;
     defect problem = defect::none;
+    /// The body ended before anything ended the record: a longer body
+    /// could make it longer or frame it otherwise. See framer.
+    bool open_at_end = false;
     std::size_t problem_offset = 0; // body offset of the defect, if any
+};
+
+/// What a new framer needs to frame the rest of a text exactly as the
+/// framer that stopped in it would have gone on.
+struct resume_state {
+    std::uint64_t line = 1;       // line number at the resume point
+    std::uint64_t index = 0;      // records framed before it
+    bool in_array = false;        // in a top-level array, after an element
+    bool arrays_only = true;      // nothing but top-level arrays so far
+    bool line_has_record = false; // the current line holds a record
+    bool line_has_space = false;  // the current line has a space or tab
+};
+
+/// Where a framer stands after a call to next(), for a caller that frames
+/// a long text a piece at a time.
+struct stop_point {
+    std::size_t offset = 0;        // body offset where framing goes on
+    std::uint64_t blank_lines = 0; // blank lines before offset
+    /// A framer made from `state` over the body from `offset` on frames
+    /// it exactly as this one goes on: same records, lines and blanks.
+    bool resumable = false;
+    resume_state state;
 };
 
 /// Splits a decoded body into records without parsing values.
@@ -84,21 +109,48 @@ struct record {
 ///   next byte as a quote, even outside strings; only invalid JSON has
 ///   one there, and the parser rejects it.
 /// - Framing takes time linear in the body, however many values are cut.
+/// - A record flagged open_at_end ran into the end of the body: a value
+///   or string still open, a line or array element without the byte that
+///   ends it, or the rest of a broken array. A value still open that is
+///   cut at the end of its first line is flagged too, though the cut
+///   comes first. A record that is not flagged but ends exactly at the
+///   end of the body may still be part of something longer (a line that
+///   goes on); see "Framing in pieces".
 /// - Only bytes of the body are read: no padding is needed. Nesting
 ///   deeper than 64 levels keeps one bit per level on the heap, and a cut
 ///   keeps one bit per line up to its damage; both are reused for the
 ///   framer's life, and nothing is allocated otherwise.
 ///
+/// Framing in pieces: a text too long to hold can be framed a window at
+/// a time. Framed alone, a prefix of a text yields the same records as
+/// the whole text, with the same where() after each, up to the first
+/// record that is open_at_end or after which where() is at the end of
+/// the prefix. At a point where() calls resumable, a framer made with
+/// that state over the text from there goes on as the first would have.
+///
 /// The body must outlive the framer; records refer to it by offset.
 class framer {
 public:
+    /// Frames a whole body, skipping a byte order mark at its start.
     explicit framer(std::string_view body) noexcept;
+
+    /// Goes on framing where another framer stopped: `body` starts at
+    /// that framer's stop_point offset, and `from` is its state. No byte
+    /// order mark is skipped; records count lines and indexes on from
+    /// `from`, and offsets from the start of `body`.
+    framer(std::string_view body, const resume_state& from) noexcept;
 
     /// Fills `out` with the next record; returns false when none is left.
     bool next(record& out) noexcept;
 
-    /// Lines holding only whitespace, outside any record, seen so far.
-    std::uint64_t blank_lines() const noexcept { return blank_lines_; }
+    /// Lines holding only whitespace, outside any record, seen so far;
+    /// once the body has ended, a last line of only spaces or tabs too.
+    std::uint64_t blank_lines() const noexcept;
+
+    /// Where framing stands: after next() returned a record, just after
+    /// that record; after it returned false, at the end of the body,
+    /// resumable only if the body ended between values of the stream.
+    stop_point where() const noexcept;
 
 private:
     /// Where framing stands between two records.
@@ -194,6 +246,7 @@ private:
     bool line_has_record_ = false;  // current line already holds a record
     bool line_has_space_ = false;   // current line has a space or tab
     bool arrays_only_ = true;       // no value outside a top-level array yet
+    bool stream_ended_ = false;     // the body ended between stream values
     std::vector<bool> deep_levels_; // level 64 + i is an array, if set
 
     // Lines after a cut, up to the one holding its damage, on which a

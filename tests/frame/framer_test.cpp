@@ -1523,3 +1523,320 @@ TEST_CASE("streams are framed as a byte-at-a-time model says",
         check_invariants(body, got);
     }
 }
+
+namespace {
+
+/// Every record one framer yields, with where() after each and at the end.
+struct framed_points {
+    std::vector<record> records;
+    std::vector<ks::frame::stop_point> after; // where() after records[i]
+    ks::frame::stop_point end;                // where() once done
+    std::uint64_t blank_lines = 0;
+};
+
+framed_points frame_points(framer& f)
+{
+    framed_points got;
+    record r;
+    while (f.next(r)) {
+        got.records.push_back(r);
+        got.after.push_back(f.where());
+    }
+    got.end = f.where();
+    got.blank_lines = f.blank_lines();
+    return got;
+}
+
+/// `got` comes from a framer that started `shift` bytes and `blanks`
+/// blank lines into the body that `want` comes from.
+void check_same_point(const ks::frame::stop_point& got,
+                      const ks::frame::stop_point& want, std::size_t shift,
+                      std::uint64_t blanks)
+{
+    CHECK(got.offset + shift == want.offset);
+    CHECK(got.blank_lines + blanks == want.blank_lines);
+    CHECK(got.resumable == want.resumable);
+    CHECK(got.state.line == want.state.line);
+    CHECK(got.state.index == want.state.index);
+    CHECK(got.state.in_array == want.state.in_array);
+    CHECK(got.state.arrays_only == want.state.arrays_only);
+    CHECK(got.state.line_has_record == want.state.line_has_record);
+    CHECK(got.state.line_has_space == want.state.line_has_space);
+}
+
+/// `got` framed the body from `shift` on; `want` the whole body.
+void check_same_record(const record& got, const record& want, std::size_t shift)
+{
+    CHECK(got.offset + shift == want.offset);
+    CHECK(got.length == want.length);
+    CHECK(got.line == want.line);
+    CHECK(got.index == want.index);
+    CHECK(got.kind == want.kind);
+    CHECK(got.problem == want.problem);
+    if (got.problem != defect::none)
+        CHECK(got.problem_offset + shift == want.problem_offset);
+    CHECK(got.open_at_end == want.open_at_end);
+}
+
+/// A framer resumed at `from` frames the rest of the body as `whole`
+/// did from record `first` on.
+void check_resumed(std::string_view body, const ks::frame::stop_point& from,
+                   std::size_t first, const framed_points& whole)
+{
+    framer f(body.substr(from.offset), from.state);
+    const framed_points rest = frame_points(f);
+    REQUIRE(rest.records.size() == whole.records.size() - first);
+    for (std::size_t i = 0; i < rest.records.size(); ++i) {
+        INFO("record " << first + i);
+        check_same_record(rest.records[i], whole.records[first + i],
+                          from.offset);
+        check_same_point(rest.after[i], whole.after[first + i], from.offset,
+                         from.blank_lines);
+    }
+    CHECK(from.blank_lines + rest.blank_lines == whole.blank_lines);
+}
+
+/// The promises of "Framing in pieces" for one body: resuming at every
+/// resumable point, and framing every prefix.
+void check_pieces(std::string_view body)
+{
+    framer whole_framer(body);
+    const framed_points whole = frame_points(whole_framer);
+    CHECK(whole.end.offset == body.size());
+
+    for (std::size_t i = 0; i < whole.records.size(); ++i) {
+        if (!whole.after[i].resumable) continue;
+        INFO("resumed after record " << i);
+        check_resumed(body, whole.after[i], i + 1, whole);
+    }
+    if (whole.end.resumable) {
+        INFO("resumed at the end");
+        check_resumed(body, whole.end, whole.records.size(), whole);
+    }
+
+    for (std::size_t size = 1; size < body.size(); ++size) {
+        INFO("prefix of " << size << " bytes");
+        framer f(body.substr(0, size));
+        record r;
+        std::size_t i = 0;
+        bool all_sure = true;
+        while (f.next(r)) {
+            const ks::frame::stop_point p = f.where();
+            if (r.open_at_end || p.offset >= size) {
+                all_sure = false;
+                break;
+            }
+            INFO("record " << i);
+            REQUIRE(i < whole.records.size());
+            check_same_record(r, whole.records[i], 0);
+            check_same_point(p, whole.after[i], 0, 0);
+            ++i;
+        }
+
+        // Ending between stream values, the prefix may go on at its end.
+        const ks::frame::stop_point end = f.where();
+        if (all_sure && end.resumable) check_resumed(body, end, i, whole);
+    }
+}
+
+/// A random body of valid events in a random layout.
+std::string random_layout(std::mt19937& rng)
+{
+    static constexpr std::string_view opens[] = {"", "[", "[\n", "\r\n"};
+    static constexpr std::string_view betweens[] = {"\n", ",",        ",\n",
+                                                    "",   "\r\n\r\n", "\n  \n"};
+    const std::size_t layout = rng() % std::size(opens);
+    const bool in_array = opens[layout].starts_with("[");
+    std::string body(opens[layout]);
+    const std::size_t count = 1 + rng() % 6;
+    for (std::size_t i = 0; i < count; ++i) {
+        if (i > 0) {
+            const std::string_view b = betweens[rng() % std::size(betweens)];
+            if (in_array && b.find(',') == std::string_view::npos) body += ',';
+            body += b;
+        }
+        // In a stream, bare values are read line by line: objects only.
+        std::string e;
+        do {
+            e.clear();
+            random_value(rng, 3, e);
+        } while (!in_array && e[0] != '{');
+        body += rng() % 3 == 0 ? pretty(e) : e;
+    }
+    if (in_array) body += rng() % 2 == 0 ? "]" : "\n]\n";
+    return body;
+}
+
+} // namespace
+
+TEST_CASE("records the body ends inside are flagged open_at_end", "[frame]")
+{
+    struct flag_case {
+        std::string_view body;
+        std::vector<bool> open;
+    };
+    const std::vector<flag_case> cases = {
+        {"{\"a\":1}\n{\"b\":2}", {false, false}},
+        {"{\"a\":1}\n12", {false, true}},
+        {"12\n", {false}},
+        {"\"ab", {true}},
+        {"{\"a\":1}\n{\"b\":", {false, true}},
+        {"{\"a\":\n1", {true, true}},
+        {"{\"a\":1]", {true}},
+        {"{\"a\":1]\n{}", {false, false}},
+        {"{\"a\":\"x\ny\"}", {false, true}},
+        {"[1]", {false}},
+        {"[1,2", {false, true, true}},
+        {"[1,2,", {false, false, true}},
+        {"[{\"a\":1}", {false, true}},
+        {"[{\"a\":1}}", {false, true}},
+        {"[{\"a\":1]", {true}},
+        {"[\"a\",\"b", {false, true}},
+    };
+    for (const flag_case& c : cases) {
+        CAPTURE(c.body);
+        framer f(c.body);
+        std::vector<bool> got;
+        record r;
+        while (f.next(r))
+            got.push_back(r.open_at_end);
+        CHECK(got == c.open);
+    }
+}
+
+TEST_CASE("where() tells the offset and state after each record", "[frame]")
+{
+    // Offsets: '[' 0, '1' 1, '2' 4, ']' 5, LF 6 and 7, "{}" 8 and 9.
+    const std::string_view body = "[1, 2]\n\n{}"sv;
+    framer f(body);
+    record r;
+
+    REQUIRE(f.next(r));
+    ks::frame::stop_point p = f.where();
+    CHECK(p.offset == 2);
+    CHECK(p.resumable);
+    CHECK(p.state.in_array);
+    CHECK(p.state.arrays_only);
+    CHECK(p.state.index == 1);
+
+    REQUIRE(f.next(r));
+    p = f.where();
+    CHECK(p.offset == 5);
+    CHECK(p.state.in_array);
+
+    // The array's line is not blank; the line after it is.
+    REQUIRE(f.next(r));
+    p = f.where();
+    CHECK(p.offset == 10);
+    CHECK(p.resumable);
+    CHECK_FALSE(p.state.in_array);
+    CHECK_FALSE(p.state.arrays_only);
+    CHECK(p.state.line == 3);
+    CHECK(p.state.index == 3);
+    CHECK(p.blank_lines == 1);
+
+    REQUIRE_FALSE(f.next(r));
+    p = f.where();
+    CHECK(p.offset == body.size());
+    CHECK(p.resumable);
+    CHECK(f.blank_lines() == 1);
+}
+
+TEST_CASE("a blank last line counts once the body has ended", "[frame]")
+{
+    framer f("{}\n \t"sv);
+    record r;
+    REQUIRE(f.next(r));
+    REQUIRE_FALSE(f.next(r));
+
+    // The line may still get a record in a longer text; where() leaves
+    // it to whoever goes on.
+    const ks::frame::stop_point p = f.where();
+    CHECK(f.blank_lines() == 1);
+    CHECK(p.blank_lines == 0);
+    CHECK(p.resumable);
+    CHECK(p.state.line == 2);
+    CHECK(p.state.line_has_space);
+    CHECK_FALSE(p.state.line_has_record);
+}
+
+TEST_CASE("the lines a cut marks as broken cannot be resumed", "[frame]")
+{
+    // The ']' on line 3 breaks the object opened on line 1; line 2 is
+    // framed knowing that, which a new framer would not.
+    const std::string_view body = "{\"a\":\n{\"b\":1}\n]\n{\"c\":2}"sv;
+    framer f(body);
+    std::vector<bool> resumable;
+    std::vector<defect> problems;
+    record r;
+    while (f.next(r)) {
+        resumable.push_back(f.where().resumable);
+        problems.push_back(r.problem);
+    }
+    CHECK(resumable == std::vector<bool>{false, false, true, true});
+    CHECK(problems == std::vector<defect>{defect::unterminated, defect::none,
+                                          defect::unbalanced, defect::none});
+}
+
+TEST_CASE("a resumed framer counts on from its state", "[frame]")
+{
+    ks::frame::resume_state from;
+    from.line = 10;
+    from.index = 5;
+    from.arrays_only = false;
+    framer f("\xEF\xBB\xBF{}\n[1]"sv, from);
+    record r;
+
+    // No byte order mark is skipped in the middle of a text.
+    REQUIRE(f.next(r));
+    CHECK(r.offset == 0);
+    CHECK(r.kind == shape::text);
+    CHECK(r.line == 10);
+    CHECK(r.index == 5);
+
+    // Past the first value, '[' starts a record, not a batch.
+    REQUIRE(f.next(r));
+    CHECK(r.offset == 6);
+    CHECK(r.length == 3);
+    CHECK(r.kind == shape::array);
+    CHECK(r.line == 11);
+    CHECK(r.index == 6);
+    CHECK_FALSE(f.next(r));
+}
+
+TEST_CASE("a framer resumed inside an array goes on with its elements",
+          "[frame]")
+{
+    ks::frame::resume_state from;
+    from.in_array = true;
+    framer f(" , 2]\n3"sv, from);
+    record r;
+    REQUIRE(f.next(r));
+    CHECK(r.offset == 3);
+    CHECK(r.kind == shape::scalar);
+    REQUIRE(f.next(r));
+    CHECK(r.offset == 6);
+    CHECK(r.line == 2);
+    CHECK_FALSE(f.next(r));
+}
+
+TEST_CASE("framing in pieces matches framing the whole body",
+          "[frame][property]")
+{
+    std::mt19937 rng(4242);
+    for (int round = 0; round < 1500; ++round) {
+        const std::string body = random_garbage(rng);
+        CAPTURE(round, body);
+        check_pieces(body);
+    }
+    for (int round = 0; round < 1500; ++round) {
+        const std::string body = "{" + random_lines(rng);
+        CAPTURE(round, body);
+        check_pieces(body);
+    }
+    for (int round = 0; round < 1500; ++round) {
+        const std::string body = random_layout(rng);
+        CAPTURE(round, body);
+        check_pieces(body);
+    }
+}
