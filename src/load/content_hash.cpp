@@ -1,0 +1,165 @@
+#include "load/content_hash.hpp"
+
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <memory>
+#include <stdexcept>
+#include <system_error>
+#include <vector>
+
+namespace ks::load {
+namespace {
+
+/// Large reads keep the syscall count negligible next to hashing, which
+/// runs at a few hundred MiB/s.
+constexpr std::size_t read_block_bytes = 1 << 20;
+
+/// Closes a file descriptor when it goes out of scope.
+class fd_owner {
+public:
+    explicit fd_owner(int fd) noexcept : fd_(fd) {}
+    fd_owner(const fd_owner&) = delete;
+    fd_owner& operator=(const fd_owner&) = delete;
+    ~fd_owner()
+    {
+        // Nothing was written, so a failed close loses nothing.
+        if (fd_ >= 0) static_cast<void>(::close(fd_));
+    }
+
+    int get() const noexcept { return fd_; }
+
+private:
+    int fd_;
+};
+
+struct md_ctx_free {
+    void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
+};
+using md_ctx = std::unique_ptr<EVP_MD_CTX, md_ctx_free>;
+
+[[noreturn]] void throw_openssl(const char* what)
+{
+    // The queue holds the reason; take it so it does not leak into an
+    // unrelated later report.
+    char reason[256] = "no reason given";
+    if (const unsigned long e = ERR_get_error(); e != 0)
+        ERR_error_string_n(e, reason, sizeof reason);
+    ERR_clear_error();
+    throw std::runtime_error(std::string("sha-256: ") + what + ": " + reason);
+}
+
+md_ctx new_sha256()
+{
+    md_ctx ctx(EVP_MD_CTX_new());
+    if (!ctx) throw_openssl("EVP_MD_CTX_new");
+    if (EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
+        throw_openssl("EVP_DigestInit_ex");
+    return ctx;
+}
+
+void update(EVP_MD_CTX* ctx, const unsigned char* data, std::size_t n)
+{
+    if (n == 0) return;
+    if (EVP_DigestUpdate(ctx, data, n) != 1) throw_openssl("EVP_DigestUpdate");
+}
+
+digest finish(EVP_MD_CTX* ctx)
+{
+    digest d{};
+    unsigned int len = 0;
+    if (EVP_DigestFinal_ex(ctx, d.data(), &len) != 1)
+        throw_openssl("EVP_DigestFinal_ex");
+    if (len != d.size()) throw_openssl("unexpected digest length");
+    return d;
+}
+
+/// The digest of what `ctx` has seen so far; `ctx` goes on unchanged.
+digest digest_so_far(const EVP_MD_CTX* ctx)
+{
+    md_ctx copy(EVP_MD_CTX_new());
+    if (!copy) throw_openssl("EVP_MD_CTX_new");
+    if (EVP_MD_CTX_copy_ex(copy.get(), ctx) != 1)
+        throw_openssl("EVP_MD_CTX_copy_ex");
+    return finish(copy.get());
+}
+
+/// Reads up to `n` bytes, retrying when a signal interrupts. Returns 0
+/// at the end of the file.
+std::size_t read_some(int fd, unsigned char* buf, std::size_t n,
+                      const std::string& path)
+{
+    for (;;) {
+        const ssize_t got = ::read(fd, buf, n);
+        if (got >= 0) return static_cast<std::size_t>(got);
+        const int error = errno;
+        if (error != EINTR)
+            throw std::system_error(error, std::generic_category(),
+                                    "read " + path);
+    }
+}
+
+} // namespace
+
+std::string to_hex(const digest& d)
+{
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string hex;
+    hex.reserve(d.size() * 2);
+    for (const unsigned char b : d) {
+        hex.push_back(digits[b >> 4]);
+        hex.push_back(digits[b & 0x0f]);
+    }
+    return hex;
+}
+
+file_hash hash_file(const std::string& path, std::uint64_t limit,
+                    std::uint64_t prefix_bytes)
+{
+    // Open the file and a hashing context.
+    const fd_owner fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) {
+        const int error = errno;
+        throw std::system_error(error, std::generic_category(), "open " + path);
+    }
+    const md_ctx ctx = new_sha256();
+    file_hash result;
+
+    // A limit under one block (a small file hashed up to its listed size)
+    // needs no full block.
+    std::vector<unsigned char> buf(static_cast<std::size_t>(
+        std::min<std::uint64_t>(read_block_bytes, limit)));
+
+    // Read and hash block by block. When the prefix boundary falls inside
+    // a block, the block is hashed in two parts and the state between
+    // them finished on a copy, so the file is read once.
+    bool prefix_pending = prefix_bytes != 0 && prefix_bytes <= limit;
+    while (result.bytes < limit) {
+        const std::size_t want = static_cast<std::size_t>(
+            std::min<std::uint64_t>(buf.size(), limit - result.bytes));
+        const std::size_t got = read_some(fd.get(), buf.data(), want, path);
+        if (got == 0) break;
+
+        if (prefix_pending && result.bytes + got >= prefix_bytes) {
+            const auto head =
+                static_cast<std::size_t>(prefix_bytes - result.bytes);
+            update(ctx.get(), buf.data(), head);
+            result.prefix = digest_so_far(ctx.get());
+            prefix_pending = false;
+            update(ctx.get(), buf.data() + head, got - head);
+        } else {
+            update(ctx.get(), buf.data(), got);
+        }
+        result.bytes += got;
+    }
+
+    // Finish the whole; a prefix longer than what was hashed stays empty.
+    result.whole = finish(ctx.get());
+    return result;
+}
+
+} // namespace ks::load
