@@ -1,7 +1,7 @@
 #include "decode/body_decoder.hpp"
 #include "decode/decode.hpp"
 
-#include "coders.hpp"
+#include "support/coders.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -15,7 +15,7 @@
 #include <vector>
 
 using namespace ks::decode;
-using namespace ks::decode::testing;
+using namespace ks::test;
 
 namespace {
 

@@ -1,6 +1,6 @@
 #include "decode/sniff.hpp"
 
-#include "coders.hpp"
+#include "support/coders.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -8,7 +8,7 @@
 #include <vector>
 
 using ks::decode::encoding;
-using namespace ks::decode::testing;
+using namespace ks::test;
 
 namespace {
 

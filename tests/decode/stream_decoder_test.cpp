@@ -1,6 +1,6 @@
 #include "decode/stream_decoder.hpp"
 
-#include "coders.hpp"
+#include "support/coders.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -10,7 +10,7 @@
 #include <vector>
 
 using namespace ks::decode;
-using namespace ks::decode::testing;
+using namespace ks::test;
 
 namespace {
 

@@ -12,7 +12,7 @@ TEST_CASE("a zstd JSON array from Vector loads every column of every event")
 {
     sink_fixture f;
     auto events = koreshield_events(0, 14);
-    std::string body = zstd_streaming(vector_json_array(events));
+    std::string body = zstd_streamed(vector_json_array(events));
     REQUIRE_FALSE(zstd_has_content_size(body));
 
     auto res = f.send(
@@ -178,7 +178,7 @@ TEST_CASE("20 concurrent clients with 10 batches each: all 200, every row")
                     if (b % 2 == 0) {
                         req.headers =
                             vector_headers("application/json", "zstd");
-                        req.body = zstd_streaming(vector_json_array(events));
+                        req.body = zstd_streamed(vector_json_array(events));
                     } else {
                         req.headers =
                             vector_headers("application/x-ndjson", "gzip");
@@ -223,7 +223,7 @@ TEST_CASE("10,000 events in one zstd Vector array load exactly, column by "
     sink_fixture f;
     auto events = koreshield_events(0, 10'000, 0x5eed);
     std::string plain = vector_json_array(events);
-    std::string body = zstd_streaming(plain);
+    std::string body = zstd_streamed(plain);
     REQUIRE_FALSE(zstd_has_content_size(body));
 
     auto res = f.send(

@@ -166,7 +166,7 @@ TEST_CASE("without a reachable database, health and ingest get 503 and "
     auto events = koreshield_events(900, 5);
     res = client.send({"POST", "/ingest",
                        vector_headers("application/json", "zstd"),
-                       zstd_streaming(vector_json_array(events))});
+                       zstd_streamed(vector_json_array(events))});
     require_error(res, 503, "database_unavailable", sink);
     CHECK(res.header("Retry-After") == "1");
 
@@ -186,7 +186,7 @@ TEST_CASE("several requests share one keep-alive connection")
     std::set<std::string> ids;
     auto res = client.send({"POST", "/ingest",
                             vector_headers("application/json", "zstd"),
-                            zstd_streaming(vector_json_array(first))});
+                            zstd_streamed(vector_json_array(first))});
     ids.insert(require_loaded(res, f.sink, 10, 10, 0));
 
     res = client.send({"HEAD", "/health", {}, ""});
@@ -233,7 +233,7 @@ TEST_CASE("SIGTERM lets a request in flight finish, then the sink exits 0")
 {
     sink_fixture f;
     auto events = koreshield_events(1200, 50);
-    std::string body = zstd_streaming(vector_json_array(events));
+    std::string body = zstd_streamed(vector_json_array(events));
     std::size_t half = body.size() / 2;
 
     // An idle keep-alive connection, and one in the middle of a request.
@@ -478,7 +478,7 @@ TEST_CASE("PostgreSQL refusing the data gets 500 with its sqlstate, and "
     auto events = koreshield_events(1400, 3);
     auto res =
         f.send({"POST", "/ingest", vector_headers("application/json", "zstd"),
-                zstd_streaming(vector_json_array(events))});
+                zstd_streamed(vector_json_array(events))});
     require_error(res, 500, "database_refused", f.sink);
     CHECK(json_string(res.body, "sqlstate") == "23514");
     CHECK_THAT(json_string(res.body, "message"), Catch::Contains("refuse_all"));

@@ -1,6 +1,5 @@
 #include "vector_batches.hpp"
 
-#include <zlib.h>
 #include <zstd.h>
 
 #include <cstdio>
@@ -450,51 +449,6 @@ std::string vector_ndjson(const std::vector<sample_event>& events)
         body += events[i].json;
     }
     return body;
-}
-
-std::string gzip_member(std::string_view plain)
-{
-    z_stream z{};
-    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        throw std::runtime_error("deflateInit2 failed");
-    std::string out(deflateBound(&z, plain.size()) + 64, '\0');
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
-    z.avail_in = static_cast<uInt>(plain.size());
-    z.next_out = reinterpret_cast<Bytef*>(out.data());
-    z.avail_out = static_cast<uInt>(out.size());
-    int rc = deflate(&z, Z_FINISH);
-    out.resize(z.total_out);
-    deflateEnd(&z);
-    if (rc != Z_STREAM_END) throw std::runtime_error("deflate failed");
-    return out;
-}
-
-std::string zstd_streaming(std::string_view plain)
-{
-    // Feed the input with ZSTD_e_continue first: the encoder then cannot
-    // know the total size, so the frame header carries none, as with
-    // Vector's streaming writer.
-    ZSTD_CCtx* ctx = ZSTD_createCCtx();
-    ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, 3);
-    std::string out(ZSTD_compressBound(plain.size()) + 1024, '\0');
-    ZSTD_outBuffer o{out.data(), out.size(), 0};
-    ZSTD_inBuffer in{plain.data(), plain.size(), 0};
-    std::size_t rc = 0;
-    while (in.pos < in.size) {
-        rc = ZSTD_compressStream2(ctx, &o, &in, ZSTD_e_continue);
-        if (ZSTD_isError(rc)) break;
-    }
-    ZSTD_inBuffer none{nullptr, 0, 0};
-    if (!ZSTD_isError(rc)) {
-        do {
-            rc = ZSTD_compressStream2(ctx, &o, &none, ZSTD_e_end);
-        } while (rc != 0 && !ZSTD_isError(rc));
-    }
-    ZSTD_freeCCtx(ctx);
-    if (ZSTD_isError(rc))
-        throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(rc));
-    out.resize(o.pos);
-    return out;
 }
 
 bool zstd_has_content_size(std::string_view frame)

@@ -4,6 +4,7 @@
 // (wire-formats.md, section 1), the KoreShield events inside them, and
 // the rows those events must become (event-mapping.md, section 9).
 
+#include "support/coders.hpp"
 #include "support/test_db.hpp"
 
 #include <cstddef>
@@ -54,12 +55,9 @@ std::string vector_json_array(const std::vector<sample_event>& events);
 /// `json` + newline_delimited framing: `e1\ne2`, no final newline.
 std::string vector_ndjson(const std::vector<sample_event>& events);
 
-/// One gzip member, as Vector's `compression = "gzip"` sends.
-std::string gzip_member(std::string_view plain);
-
-/// One zstd frame from a streaming encoder: the header has no content
-/// size, as Vector's `compression = "zstd"` sends.
-std::string zstd_streaming(std::string_view plain);
+// Bodies are coded with support/coders.hpp: Vector's `compression =
+// "gzip"` sends one gzip_member, its `compression = "zstd"` one
+// zstd_streamed frame, whose header has no content size.
 
 /// Whether a zstd frame header records the content size.
 bool zstd_has_content_size(std::string_view frame);

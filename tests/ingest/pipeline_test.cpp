@@ -3,11 +3,10 @@
 
 #include "ingest/pipeline.hpp"
 #include "pg/writer.hpp"
+#include "support/coders.hpp"
 #include "support/test_db.hpp"
 
 #include <catch2/catch.hpp>
-#include <zlib.h>
-#include <zstd.h>
 
 #include <future>
 #include <memory>
@@ -16,36 +15,6 @@
 using namespace std::string_literals;
 
 namespace {
-
-std::string zstd_stream(std::string_view plain)
-{
-    // A streaming frame, so no content size is recorded, as Vector sends.
-    ZSTD_CCtx* ctx = ZSTD_createCCtx();
-    std::string out(ZSTD_compressBound(plain.size()) + 64, '\0');
-    ZSTD_outBuffer o{out.data(), out.size(), 0};
-    ZSTD_inBuffer i{plain.data(), plain.size(), 0};
-    std::size_t left = ZSTD_compressStream2(ctx, &o, &i, ZSTD_e_end);
-    ZSTD_freeCCtx(ctx);
-    REQUIRE(left == 0);
-    out.resize(o.pos);
-    return out;
-}
-
-std::string gzip(std::string_view plain)
-{
-    z_stream z{};
-    REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8,
-                         Z_DEFAULT_STRATEGY) == Z_OK);
-    std::string out(deflateBound(&z, plain.size()) + 32, '\0');
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
-    z.avail_in = static_cast<uInt>(plain.size());
-    z.next_out = reinterpret_cast<Bytef*>(out.data());
-    z.avail_out = static_cast<uInt>(out.size());
-    REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-    out.resize(z.total_out);
-    deflateEnd(&z);
-    return out;
-}
 
 // A database with the schema, a writer on it, and a preparer.
 struct fixture {
@@ -109,7 +78,7 @@ TEST_CASE("a zstd Vector array loads every column of each event")
 {
     fixture f;
     std::string body = "[" + chat_block_line + "," + audit_entry + "]";
-    auto tally = f.load(zstd_stream(body), "zstd");
+    auto tally = f.load(ks::test::zstd_streamed(body), "zstd");
     REQUIRE(tally.received == 2);
     REQUIRE(tally.loaded == 2);
 
@@ -144,7 +113,7 @@ TEST_CASE("a gzip NDJSON body with CRLF and blank lines loads each line")
 {
     fixture f;
     std::string body = chat_block_line + "\r\n\r\n" + audit_entry + "\r\n";
-    auto tally = f.load(gzip(body), "gzip");
+    auto tally = f.load(ks::test::gzip_member(body), "gzip");
     REQUIRE(tally.loaded == 2);
     REQUIRE(tally.blank_lines == 1);
     REQUIRE(f.db.scalar("SELECT count(*) FROM koreshield_events") == "2");
@@ -195,7 +164,7 @@ TEST_CASE("bad events become dead letters and the rest of the batch loads")
 TEST_CASE("a corrupt gzip body is kept whole as one dead letter")
 {
     fixture f;
-    std::string body = gzip(chat_block_line);
+    std::string body = ks::test::gzip_member(chat_block_line);
     body[body.size() / 2] = static_cast<char>(body[body.size() / 2] ^ 0x55);
     auto tally = f.load(body, "gzip");
     REQUIRE(tally.received == 1);

@@ -5,9 +5,11 @@
 #include <string>
 #include <string_view>
 
-// Real encoders for building test bodies; they throw on any failure so a
-// broken fixture cannot pass for a decoder bug.
-namespace ks::decode::testing {
+// Real encoders for building coded test input (request bodies, archives
+// on disk); they throw on any failure so a broken fixture cannot pass for
+// a decoder bug. Several members or frames are these calls concatenated,
+// as `cat a.gz b.gz` makes.
+namespace ks::test {
 
 /// One gzip member holding `data`; `name` goes into the header if given.
 std::string gzip_member(std::string_view data, int level = 6,
@@ -40,4 +42,4 @@ std::string sample_text(std::size_t bytes);
 /// Pseudo-random bytes that do not compress.
 std::string noise(std::size_t bytes, std::uint32_t seed = 1);
 
-} // namespace ks::decode::testing
+} // namespace ks::test

@@ -3,10 +3,11 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <vector>
 
-namespace ks::decode::testing {
+namespace ks::test {
 namespace {
 
 std::string deflate_with(std::string_view data, int level, int window_bits,
@@ -157,4 +158,4 @@ std::string noise(std::size_t bytes, std::uint32_t seed)
     return out;
 }
 
-} // namespace ks::decode::testing
+} // namespace ks::test
