@@ -47,3 +47,61 @@ CREATE TABLE IF NOT EXISTS koreshield_dead_letters (
 
 CREATE INDEX IF NOT EXISTS idx_koreshield_dead_letters_received
     ON koreshield_dead_letters (received_at);
+
+-- The bulk loader's manifest: what koreshield-load stored from which file,
+-- so that a file is loaded once however often the loader runs over it.
+-- A file is known by the SHA-256 of its bytes, so a renamed or rotated
+-- copy is recognised; path, size and modification time are kept to tell
+-- the operator which file it was.
+CREATE TABLE IF NOT EXISTS koreshield_load_files (
+    load_id        BIGSERIAL PRIMARY KEY,
+    content_sha256 BYTEA NOT NULL,
+    path           TEXT NOT NULL,
+    file_bytes     BIGINT NOT NULL,  -- bytes hashed and read
+    modified_at    TIMESTAMPTZ NOT NULL,
+    -- decoded bytes per chunk; kept so that a resumed load cuts the file
+    -- exactly where the interrupted one did
+    chunk_bytes    BIGINT NOT NULL,
+    -- a file that grew since an earlier load: that load, and the point in
+    -- the decoded text (offset, line, record index) this one starts from
+    grown_from     BIGINT REFERENCES koreshield_load_files,
+    start_offset   BIGINT NOT NULL DEFAULT 0,
+    start_line     BIGINT NOT NULL DEFAULT 1,
+    start_index    BIGINT NOT NULL DEFAULT 0,
+    started_at     TIMESTAMPTZ NOT NULL DEFAULT now(),
+    -- set once every chunk committed; the counts are then the file's
+    completed_at   TIMESTAMPTZ,
+    decoded_bytes  BIGINT,           -- the whole decoded text
+    end_line       BIGINT,           -- line number after the last byte
+    records        BIGINT,
+    loaded         BIGINT,
+    dead_lettered  BIGINT,
+    blank_lines    BIGINT,
+    -- why decoding stopped early (corrupt or truncated), if it did
+    damage         TEXT
+);
+
+-- One unfinished load per content at a time: two loaders started on the
+-- same file share it instead of both loading it.
+CREATE UNIQUE INDEX IF NOT EXISTS idx_koreshield_load_files_open
+    ON koreshield_load_files (content_sha256) WHERE completed_at IS NULL;
+CREATE INDEX IF NOT EXISTS idx_koreshield_load_files_hash
+    ON koreshield_load_files (content_sha256);
+CREATE INDEX IF NOT EXISTS idx_koreshield_load_files_path
+    ON koreshield_load_files (path);
+
+-- One row per chunk of a file, written in the same transaction as the
+-- chunk's events and dead letters: the chunk is stored exactly when its
+-- row exists, so an interrupted load resumes without loss or duplicates.
+CREATE TABLE IF NOT EXISTS koreshield_load_chunks (
+    load_id        BIGINT NOT NULL
+                   REFERENCES koreshield_load_files ON DELETE CASCADE,
+    chunk_offset   BIGINT NOT NULL,  -- decoded offset of its first byte
+    next_offset    BIGINT NOT NULL,  -- where the next chunk starts
+    records        BIGINT NOT NULL,
+    loaded         BIGINT NOT NULL,
+    dead_lettered  BIGINT NOT NULL,
+    blank_lines    BIGINT NOT NULL,
+    committed_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (load_id, chunk_offset)
+);

@@ -2,6 +2,7 @@
 // log events; the sink loads them into PostgreSQL and answers 200 only
 // after COMMIT.
 
+#include "cli/flags.hpp"
 #include "core/padded_buffer.hpp"
 #include "http/log.hpp"
 #include "http/server.hpp"
@@ -35,20 +36,13 @@ constexpr int exit_usage = 2;
 /// Exit status when the sink cannot start (address in use, ...).
 constexpr int exit_failure = 1;
 
-/// The largest size a flag takes: far beyond any real body or budget,
-/// and small enough that sums of sizes cannot overflow.
-constexpr std::uint64_t max_size_bytes = std::uint64_t{1} << 40;
-
 /// Everything the command line sets.
 struct options {
     std::string listen = "127.0.0.1:8080";
-    std::string dsn;
-    std::string table = "koreshield_events";
-    std::string dead_letter_table = "koreshield_dead_letters";
+    ks::cli::database_flags db;
     std::string ingest_path = "/ingest";
     std::uint64_t max_body_bytes = 32u << 20;
     std::uint64_t max_decoded_bytes = 256u << 20;
-    std::uint64_t max_event_bytes = 8u << 20;
     unsigned io_threads = 1;
     unsigned writers = 2;
     std::uint64_t memory_budget_bytes = 192u << 20;
@@ -100,78 +94,6 @@ std::optional<std::string> parse_listen(std::string_view text,
     return std::nullopt;
 }
 
-/// Reads a size: a whole number of bytes and an optional unit, K, M, G
-/// or T (also KB, KiB, ...), each 1024 times the one before. Returns an
-/// error sentence when `text` is not a size from 1 byte to 1T.
-std::optional<std::string> parse_size(std::string_view text,
-                                      std::uint64_t& bytes)
-{
-    const std::string quoted = "'" + std::string(text) + "'";
-    const std::string range =
-        "sizes go from 1 byte to 1T; K, M, G and T count in 1024s";
-    while (!text.empty() && text.front() == ' ')
-        text.remove_prefix(1);
-    while (!text.empty() && text.back() == ' ')
-        text.remove_suffix(1);
-
-    // The number; one too large for 64 bits is out of range like 2T.
-    std::uint64_t count = 0;
-    auto [end, ec] =
-        std::from_chars(text.data(), text.data() + text.size(), count);
-    const bool letters_follow = end == text.data() + text.size() ||
-                                (*end >= 'a' && *end <= 'z') ||
-                                (*end >= 'A' && *end <= 'Z');
-    if (end == text.data() || !letters_follow ||
-        (ec != std::errc{} && ec != std::errc::result_out_of_range))
-        return quoted +
-               " is not a size: give a number of bytes, e.g. "
-               "1048576 or 1M (" +
-               range + ")";
-    if (ec == std::errc::result_out_of_range)
-        return quoted + " is out of range: " + range;
-
-    // The unit: its first letter says how many times to multiply by
-    // 1024; "B", "iB" may follow it.
-    std::string unit;
-    for (const char* c = end; c != text.data() + text.size(); ++c)
-        unit += static_cast<char>(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
-    const std::string_view letters = "kmgtpe";
-    std::size_t power = 0;
-    if (!unit.empty() && unit != "b") {
-        std::size_t letter = letters.find(unit.front());
-        std::string_view rest = std::string_view(unit).substr(1);
-        bool known =
-            letter != std::string_view::npos &&
-            (rest.empty() || rest == "b" || rest == "i" || rest == "ib");
-        if (!known)
-            return quoted + " has an unknown unit: use K, M, G or T (" + range +
-                   ")";
-        power = letter + 1;
-    }
-
-    // Scale, stopping as soon as the value is past the largest size.
-    for (std::size_t i = 0; i < power && count <= max_size_bytes; ++i)
-        count *= 1024;
-    if (count == 0 || count > max_size_bytes)
-        return quoted + " is out of range: " + range;
-    bytes = count;
-    return std::nullopt;
-}
-
-/// A CLI11 transform that turns a size into its count of bytes, or
-/// refuses it with parse_size()'s sentence.
-CLI::Validator size_value()
-{
-    return CLI::Validator(
-        [](std::string& text) -> std::string {
-            std::uint64_t bytes = 0;
-            if (auto problem = parse_size(text, bytes)) return *problem;
-            text = std::to_string(bytes);
-            return {};
-        },
-        "SIZE");
-}
-
 /// Declares every flag on `app`, bound to `opt`.
 void add_flags(CLI::App& app, options& opt)
 {
@@ -183,30 +105,18 @@ void add_flags(CLI::App& app, options& opt)
                    "Address to listen on: HOST:PORT or [IPv6]:PORT; port 0 "
                    "picks a free one")
         ->capture_default_str();
-    app.add_option("--dsn", opt.dsn,
-                   "PostgreSQL connection string (conninfo or URI); "
-                   "without it libpq's PG* environment variables apply");
-    app.add_option("--table", opt.table,
-                   "Table for events, NAME or SCHEMA.NAME")
-        ->capture_default_str();
-    app.add_option("--dead-letter-table", opt.dead_letter_table,
-                   "Table for records that cannot become events")
-        ->capture_default_str();
+    ks::cli::add_database_flags(app, opt.db);
     app.add_option("--ingest-path", opt.ingest_path,
                    "Path that accepts batches, besides /")
         ->capture_default_str();
     app.add_option("--max-body-bytes", opt.max_body_bytes,
                    "Largest request body as sent (before decoding); "
                    "sizes go from 1 byte to 1T, K, M, G, T count in 1024s")
-        ->transform(size_value())
+        ->transform(ks::cli::size_value())
         ->capture_default_str();
     app.add_option("--max-decoded-bytes", opt.max_decoded_bytes,
                    "Largest request body after decoding")
-        ->transform(size_value())
-        ->capture_default_str();
-    app.add_option("--max-event-bytes", opt.max_event_bytes,
-                   "Largest single event; larger ones are dead-lettered")
-        ->transform(size_value())
+        ->transform(ks::cli::size_value())
         ->capture_default_str();
     app.add_option("--io-threads", opt.io_threads,
                    "Threads that serve connections and prepare rows")
@@ -220,7 +130,7 @@ void add_flags(CLI::App& app, options& opt)
     app.add_option("--memory-budget-bytes", opt.memory_budget_bytes,
                    "Memory all requests may hold at once (bodies, decoded "
                    "text, rows); past it requests wait, then get 503")
-        ->transform(size_value())
+        ->transform(ks::cli::size_value())
         ->capture_default_str();
     app.add_option("--budget-wait-ms", opt.budget_wait_ms,
                    "How long a request waits for the memory budget before "
@@ -230,7 +140,7 @@ void add_flags(CLI::App& app, options& opt)
     app.add_option("--group-max-bytes", opt.group_max_bytes,
                    "COPY bytes of queued batches that one transaction "
                    "gathers (group commit)")
-        ->transform(size_value())
+        ->transform(ks::cli::size_value())
         ->capture_default_str();
     app.add_option("--group-delay-ms", opt.group_delay_ms,
                    "How long a writer waits for more batches to fill a "
@@ -314,16 +224,11 @@ std::optional<std::string> make_settings(const options& opt, settings& out)
 
     // The writer quotes the table names itself; they are checked here so
     // that a bad one is a usage error.
-    try {
-        static_cast<void>(ks::pg::quote_table_name(opt.table));
-        static_cast<void>(ks::pg::quote_table_name(opt.dead_letter_table));
-    } catch (const std::invalid_argument& e) {
-        return std::string("--table/--dead-letter-table: ") + e.what();
-    }
+    if (auto problem = ks::cli::check_table_names(opt.db)) return problem;
 
-    out.writer.dsn = opt.dsn;
-    out.writer.events = {opt.table, std::string(ks::ingest::event_columns)};
-    out.writer.dead_letters = {opt.dead_letter_table,
+    out.writer.dsn = opt.db.dsn;
+    out.writer.events = {opt.db.table, std::string(ks::ingest::event_columns)};
+    out.writer.dead_letters = {opt.db.dead_letter_table,
                                std::string(ks::ingest::dead_letter_columns)};
     out.writer.connections = opt.writers;
     out.writer.group_max_bytes = opt.group_max_bytes;
@@ -335,7 +240,7 @@ std::optional<std::string> make_settings(const options& opt, settings& out)
     out.server.max_body_bytes = opt.max_body_bytes;
     out.server.io_threads = opt.io_threads;
     out.server.limits.max_decoded_bytes = opt.max_decoded_bytes;
-    out.server.mapping.max_event_bytes = opt.max_event_bytes;
+    out.server.mapping.max_event_bytes = opt.db.max_event_bytes;
     out.server.memory_budget_bytes = opt.memory_budget_bytes;
     out.server.budget_wait_ms = opt.budget_wait_ms;
     out.server.idle_timeout_s = opt.idle_timeout_s;

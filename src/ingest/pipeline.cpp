@@ -98,9 +98,9 @@ std::size_t row_bytes(const map::row& r)
 }
 
 // A sentence for a record the framer already found broken.
-std::string defect_message(const frame::record& rec)
+std::string defect_message(const frame::record& rec, std::uint64_t base)
 {
-    std::string at = " at byte " + std::to_string(rec.problem_offset);
+    std::string at = " at byte " + std::to_string(base + rec.problem_offset);
     switch (rec.problem) {
     case frame::defect::unterminated:
         return "JSON value is cut off: the input ends inside it";
@@ -351,36 +351,82 @@ bool preparer::prepare_records(std::string_view text, const origin& from,
 
     frame::framer records(text);
     frame::record rec;
-    while (records.next(rec)) {
-        ++tally.received;
-        std::string_view raw = text.substr(rec.offset, rec.length);
-        position at{static_cast<std::int64_t>(rec.index),
-                    static_cast<std::int64_t>(rec.line),
-                    static_cast<std::int64_t>(rec.offset)};
-
-        // Structural damage found while framing needs no parse.
-        if (rec.problem != frame::defect::none) {
-            if (!add_dead_letter(out, from, receive_time, at,
-                                 defect_reason(rec.problem),
-                                 defect_message(rec), raw))
-                return false;
-            ++tally.dead_lettered;
-            continue;
-        }
-
-        // The record sits inside decoded_, whose padding simdjson needs.
-        if (!mapper_.map(raw, rec.kind, receive_time, row_, rejection_)) {
-            if (!add_dead_letter(out, from, receive_time, at, rejection_.why,
-                                 rejection_.message, raw))
-                return false;
-            ++tally.dead_lettered;
-            continue;
-        }
-        if (!add_row(out, row_)) return false;
-        ++tally.loaded;
-        if (row_.event_time_from_receipt) ++tally.time_from_receipt;
-    }
+    while (records.next(rec))
+        if (!take_record(text, rec, 0, from, receive_time, out, tally))
+            return false;
     tally.blank_lines = records.blank_lines();
+    return true;
+}
+
+prepare_result preparer::prepare_framed(std::string_view text,
+                                        std::span<const frame::record> records,
+                                        std::uint64_t base_offset,
+                                        std::uint64_t blank_lines,
+                                        const origin& from,
+                                        std::int64_t receive_time,
+                                        pg::batch& out, counts& tally,
+                                        const unreadable_input* unreadable)
+{
+    tally = {};
+    out.events.reset();
+    out.dead_letters.reset();
+    hold_ = nullptr;
+
+    // Without a budget hold no step is refused: the steps' results can
+    // only be true here.
+    bool fine = make_room(out, out.events,
+                          text.size() / 8 * rows_per_text_eighths);
+    for (const frame::record& rec : records)
+        fine = fine && take_record(text, rec, base_offset, from,
+                                   receive_time, out, tally);
+    tally.blank_lines = blank_lines;
+    if (unreadable != nullptr) {
+        position at{static_cast<std::int64_t>(unreadable->record_index), -1,
+                    static_cast<std::int64_t>(unreadable->offset)};
+        fine = fine && add_dead_letter(out, from, receive_time, at,
+                                       ks::reason::decode_failed,
+                                       unreadable->message, unreadable->raw,
+                                       unreadable->raw_bytes);
+        ++tally.received;
+        ++tally.dead_lettered;
+    }
+    fine = fine && finish_batch(out);
+    return {fine ? prepare_status::ok : prepare_status::over_budget, "", 0};
+}
+
+bool preparer::take_record(std::string_view text, const frame::record& rec,
+                           std::uint64_t base_offset, const origin& from,
+                           std::int64_t receive_time, pg::batch& out,
+                           counts& tally)
+{
+    ++tally.received;
+    std::string_view raw = text.substr(rec.offset, rec.length);
+    position at{static_cast<std::int64_t>(rec.index),
+                static_cast<std::int64_t>(rec.line),
+                static_cast<std::int64_t>(base_offset + rec.offset)};
+
+    // Structural damage found while framing needs no parse.
+    if (rec.problem != frame::defect::none) {
+        if (!add_dead_letter(out, from, receive_time, at,
+                             defect_reason(rec.problem),
+                             defect_message(rec, base_offset),
+                             raw))
+            return false;
+        ++tally.dead_lettered;
+        return true;
+    }
+
+    // The record sits inside padded text, whose padding simdjson needs.
+    if (!mapper_.map(raw, rec.kind, receive_time, row_, rejection_)) {
+        if (!add_dead_letter(out, from, receive_time, at, rejection_.why,
+                             rejection_.message, raw))
+            return false;
+        ++tally.dead_lettered;
+        return true;
+    }
+    if (!add_row(out, row_)) return false;
+    ++tally.loaded;
+    if (row_.event_time_from_receipt) ++tally.time_from_receipt;
     return true;
 }
 
@@ -410,8 +456,11 @@ bool preparer::add_row(pg::batch& out, const map::row& r)
 bool preparer::add_dead_letter(pg::batch& out, const origin& from,
                                std::int64_t receive_time, const position& at,
                                ks::reason why, std::string_view message,
-                               std::string_view raw)
+                               std::string_view raw, std::uint64_t raw_bytes)
 {
+    // The full size, when the caller holds only the start of the bytes.
+    raw_bytes = std::max<std::uint64_t>(raw_bytes, raw.size());
+
     // Reasons may quote input; names may be file paths in any encoding.
     // Both go to text columns, which accept only valid UTF-8.
     std::string_view kept = raw.substr(
@@ -442,7 +491,7 @@ bool preparer::add_dead_letter(pg::batch& out, const origin& from,
     else
         b.text(to_storable_text(message));
     b.bytea(kept);
-    b.int64(static_cast<std::int64_t>(raw.size()));
+    b.int64(static_cast<std::int64_t>(raw_bytes));
     return cover(out, 0);
 }
 

@@ -3,6 +3,7 @@
 #include "core/padded_buffer.hpp"
 #include "decode/body_decoder.hpp"
 #include "decode/decode.hpp"
+#include "frame/framer.hpp"
 #include "ingest/byte_budget.hpp"
 #include "map/mapper.hpp"
 #include "pg/writer.hpp"
@@ -47,6 +48,16 @@ struct limits {
     std::size_t max_decoded_bytes = 256u << 20;
     /// Raw bytes kept of a dead letter; longer ones are cut and flagged.
     std::size_t max_dead_letter_bytes = 16u << 20;
+};
+
+/// Input after the records that could not be decoded, and where.
+struct unreadable_input {
+    std::uint64_t offset = 0;     // in the input as stored (compressed)
+    std::uint64_t record_index = 0;
+    std::string message;          // the decoder's sentence
+    std::string_view raw;         // the bytes from `offset` on, or their
+                                  // start when there are too many
+    std::uint64_t raw_bytes = 0;  // all the bytes from `offset` on
 };
 
 /// Whether a body could be prepared at all.
@@ -96,6 +107,25 @@ public:
                            std::int64_t receive_time, pg::batch& out,
                            counts& tally, budget_hold* hold = nullptr);
 
+    /// Maps and encodes `records`, which a chunker framed from `text`
+    /// (ks::load::chunk): record offsets are relative to `text`, which
+    /// must be followed by json_padding_bytes readable bytes, and dead
+    /// letters get `base_offset` added to them; lines and indexes are
+    /// taken as they are. `blank_lines` goes to the tally. No budget
+    /// applies: the caller bounds how many chunks are in memory. Returns
+    /// ok with the finished batch; it cannot fail otherwise.
+    ///
+    /// `unreadable`, when given, is input that could not be decoded after
+    /// the records (a corrupt compressed file's rest): it becomes one more
+    /// dead letter, decode_failed, counted as a record.
+    prepare_result prepare_framed(std::string_view text,
+                                  std::span<const frame::record> records,
+                                  std::uint64_t base_offset,
+                                  std::uint64_t blank_lines,
+                                  const origin& from, std::int64_t receive_time,
+                                  pg::batch& out, counts& tally,
+                                  const unreadable_input* unreadable = nullptr);
+
 private:
     /// Where a dead letter sat; -1 is stored as NULL.
     struct position {
@@ -108,12 +138,19 @@ private:
                                        std::int64_t receive_time,
                                        const position& at, ks::reason why,
                                        std::string_view message,
-                                       std::string_view raw);
+                                       std::string_view raw,
+                                       std::uint64_t raw_bytes = 0);
     [[nodiscard]] bool add_row(pg::batch& out, const map::row& r);
     [[nodiscard]] bool prepare_records(std::string_view text,
                                        const origin& from,
                                        std::int64_t receive_time,
                                        pg::batch& out, counts& tally);
+    [[nodiscard]] bool take_record(std::string_view text,
+                                   const frame::record& rec,
+                                   std::uint64_t base_offset,
+                                   const origin& from,
+                                   std::int64_t receive_time, pg::batch& out,
+                                   counts& tally);
     [[nodiscard]] bool finish_batch(pg::batch& out);
 
     [[nodiscard]] bool

@@ -129,6 +129,41 @@ db_status connection::exec(const char* sql, std::string_view step)
     return error_from_result(r.get(), conn_, step);
 }
 
+db_status connection::query(const std::string& sql,
+                            std::span<const text_value> params,
+                            std::string_view step, std::vector<text_row>& rows)
+{
+    std::vector<const char*> texts;
+    texts.reserve(params.size());
+    for (const text_value& p : params)
+        texts.push_back(p ? p->c_str() : nullptr);
+
+    result r(PQexecParams(conn_, sql.c_str(), static_cast<int>(texts.size()),
+                          nullptr, texts.data(), nullptr, nullptr, 0));
+    if (!r) return error_from_connection(conn_, step);
+    ExecStatusType s = PQresultStatus(r.get());
+    if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK)
+        return error_from_result(r.get(), conn_, step);
+
+    rows.clear();
+    const int n = PQntuples(r.get());
+    const int fields = PQnfields(r.get());
+    rows.reserve(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+        text_row& row = rows.emplace_back();
+        row.reserve(static_cast<std::size_t>(fields));
+        for (int f = 0; f < fields; ++f) {
+            if (PQgetisnull(r.get(), i, f))
+                row.emplace_back();
+            else
+                row.emplace_back(std::string(PQgetvalue(r.get(), i, f),
+                                             static_cast<std::size_t>(
+                                                 PQgetlength(r.get(), i, f))));
+        }
+    }
+    return std::nullopt;
+}
+
 db_status connection::query_flag(const std::string& sql,
                                  std::span<const std::string> params,
                                  std::string_view step, bool& value)

@@ -5,9 +5,11 @@
 #include <libpq-fe.h>
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ks::pg {
 
@@ -18,6 +20,12 @@ struct result_clear {
 
 /// Owns one PGresult (null when libpq returned none).
 using result = std::unique_ptr<PGresult, result_clear>;
+
+/// A value in PostgreSQL's text form; empty is NULL.
+using text_value = std::optional<std::string>;
+
+/// A row of a query result in text form.
+using text_row = std::vector<text_value>;
 
 /// Owns one libpq connection in blocking mode, so a full socket makes the
 /// sender wait rather than grow libpq's buffer. Used by one thread at a
@@ -63,6 +71,15 @@ public:
     [[nodiscard]] db_status query_flag(const std::string& sql,
                                        std::span<const std::string> params,
                                        std::string_view step, bool& value);
+
+    /// Runs `sql` with `params` as text parameters $1, $2, ... (an empty
+    /// optional is NULL) and returns every row it yields as text in
+    /// `rows` (an empty optional is NULL); `step` names it in the error
+    /// message.
+    [[nodiscard]] db_status query(const std::string& sql,
+                                  std::span<const text_value> params,
+                                  std::string_view step,
+                                  std::vector<text_row>& rows);
 
     /// Runs COMMIT and confirms the server really committed (COMMIT of a
     /// failed transaction answers ROLLBACK without an error).

@@ -1,0 +1,105 @@
+#include "cli/flags.hpp"
+
+#include "pg/writer.hpp"
+
+#include <charconv>
+#include <stdexcept>
+
+namespace ks::cli {
+
+std::optional<std::string> parse_size(std::string_view text,
+                                      std::uint64_t& bytes)
+{
+    const std::string quoted = "'" + std::string(text) + "'";
+    const std::string range =
+        "sizes go from 1 byte to 1T; K, M, G and T count in 1024s";
+    while (!text.empty() && text.front() == ' ')
+        text.remove_prefix(1);
+    while (!text.empty() && text.back() == ' ')
+        text.remove_suffix(1);
+
+    // The number; one too large for 64 bits is out of range like 2T.
+    std::uint64_t count = 0;
+    auto [end, ec] =
+        std::from_chars(text.data(), text.data() + text.size(), count);
+    const bool letters_follow = end == text.data() + text.size() ||
+                                (*end >= 'a' && *end <= 'z') ||
+                                (*end >= 'A' && *end <= 'Z');
+    if (end == text.data() || !letters_follow ||
+        (ec != std::errc{} && ec != std::errc::result_out_of_range))
+        return quoted +
+               " is not a size: give a number of bytes, e.g. "
+               "1048576 or 1M (" +
+               range + ")";
+    if (ec == std::errc::result_out_of_range)
+        return quoted + " is out of range: " + range;
+
+    // The unit: its first letter says how many times to multiply by
+    // 1024; "B", "iB" may follow it.
+    std::string unit;
+    for (const char* c = end; c != text.data() + text.size(); ++c)
+        unit += static_cast<char>(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+    const std::string_view letters = "kmgtpe";
+    std::size_t power = 0;
+    if (!unit.empty() && unit != "b") {
+        std::size_t letter = letters.find(unit.front());
+        std::string_view rest = std::string_view(unit).substr(1);
+        bool known =
+            letter != std::string_view::npos &&
+            (rest.empty() || rest == "b" || rest == "i" || rest == "ib");
+        if (!known)
+            return quoted + " has an unknown unit: use K, M, G or T (" + range +
+                   ")";
+        power = letter + 1;
+    }
+
+    // Scale, stopping as soon as the value is past the largest size.
+    for (std::size_t i = 0; i < power && count <= max_size_bytes; ++i)
+        count *= 1024;
+    if (count == 0 || count > max_size_bytes)
+        return quoted + " is out of range: " + range;
+    bytes = count;
+    return std::nullopt;
+}
+
+CLI::Validator size_value()
+{
+    return CLI::Validator(
+        [](std::string& text) -> std::string {
+            std::uint64_t bytes = 0;
+            if (auto problem = parse_size(text, bytes)) return *problem;
+            text = std::to_string(bytes);
+            return {};
+        },
+        "SIZE");
+}
+
+void add_database_flags(CLI::App& app, database_flags& flags)
+{
+    app.add_option("--dsn", flags.dsn,
+                   "PostgreSQL connection string (conninfo or URI); "
+                   "without it libpq's PG* environment variables apply");
+    app.add_option("--table", flags.table,
+                   "Table for events, NAME or SCHEMA.NAME")
+        ->capture_default_str();
+    app.add_option("--dead-letter-table", flags.dead_letter_table,
+                   "Table for records that cannot become events")
+        ->capture_default_str();
+    app.add_option("--max-event-bytes", flags.max_event_bytes,
+                   "Largest single event; larger ones are dead-lettered")
+        ->transform(size_value())
+        ->capture_default_str();
+}
+
+std::optional<std::string> check_table_names(const database_flags& flags)
+{
+    try {
+        static_cast<void>(pg::quote_table_name(flags.table));
+        static_cast<void>(pg::quote_table_name(flags.dead_letter_table));
+    } catch (const std::invalid_argument& e) {
+        return std::string("--table/--dead-letter-table: ") + e.what();
+    }
+    return std::nullopt;
+}
+
+} // namespace ks::cli

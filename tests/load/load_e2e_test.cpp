@@ -1,0 +1,404 @@
+// End-to-end: the real koreshield-load binary, real files in every coding
+// and shape, a real PostgreSQL. Every test checks what the table holds,
+// event by event (each event carries a unique request id).
+
+#include "support/coders.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_db.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace fs = std::filesystem;
+using ks::test::gzip_member;
+using ks::test::skippable_frame;
+using ks::test::temp_dir;
+using ks::test::test_db;
+using ks::test::zstd_sized;
+
+namespace {
+
+std::string load_binary()
+{
+    const char* bin = std::getenv("KORESHIELD_LOAD_BIN");
+    if (bin == nullptr || *bin == '\0') {
+        std::fprintf(stderr, "KORESHIELD_LOAD_BIN is not set\n");
+        std::abort();
+    }
+    return bin;
+}
+
+/// KoreShield's own log line for event `i`, with a unique request id.
+std::string event_line(std::uint64_t i, const std::string& tag = "ev")
+{
+    const std::string us = std::to_string(100000 + i % 900000);
+    return "{\"timestamp\":\"2026-03-01T10:00:00." + us +
+           "Z\",\"event\":\"attack_detected\",\"level\":\"warning\","
+           "\"logger\":\"koreshield.logger\",\"request_id\":\"" +
+           tag + "-" + std::to_string(i) +
+           "\",\"attack_type\":\"prompt_injection\",\"provider\":\"openai\","
+           "\"model\":\"gpt-4o-mini\",\"confidence\":0.9}";
+}
+
+/// Lines `first` to `first + n - 1`, each ending with `eol`.
+std::string ndjson(std::uint64_t first, std::uint64_t n,
+                   const std::string& tag = "ev", const std::string& eol = "\n")
+{
+    std::string out;
+    for (std::uint64_t i = first; i < first + n; ++i)
+        out += event_line(i, tag) + eol;
+    return out;
+}
+
+void write_file(const std::string& path, const std::string& bytes)
+{
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+void append_file(const std::string& path, const std::string& bytes)
+{
+    std::ofstream out(path, std::ios::binary | std::ios::app);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+/// Runs the loader against `dsn`; output goes to `output`.
+int load(const std::string& dsn, std::vector<std::string> args,
+         std::string& output, const std::string& stdin_path = "/dev/null")
+{
+    args.insert(args.begin(), {"--dsn", dsn, "--progress", "none"});
+    return ks::test::run_program(load_binary(), args, output, stdin_path);
+}
+
+std::uint64_t number(test_db& db, const std::string& sql)
+{
+    return std::stoull(db.scalar(sql));
+}
+
+std::uint64_t rows(test_db& db)
+{
+    return number(db, "SELECT count(*) FROM koreshield_events");
+}
+
+std::uint64_t distinct_ids(test_db& db)
+{
+    return number(db,
+                  "SELECT count(DISTINCT request_id) FROM koreshield_events");
+}
+
+std::uint64_t dead_letters(test_db& db)
+{
+    return number(db, "SELECT count(*) FROM koreshield_dead_letters");
+}
+
+} // namespace
+
+TEST_CASE("every layout and coding loads each event once, and a second run "
+          "stores nothing")
+{
+    const std::string dsn = ks::test::fresh_database("load");
+    test_db db(dsn);
+    temp_dir dir("load-e2e");
+
+    // Plain NDJSON with a byte order mark, CRLF and blank lines.
+    write_file(dir.file("a.ndjson"), "\xEF\xBB\xBF" +
+                                         ndjson(0, 300, "a", "\r\n") +
+                                         "\r\n  \r\n" + ndjson(300, 200, "a"));
+    // gzip of two members, as `cat x.gz y.gz` makes.
+    write_file(dir.file("b.log.gz"), gzip_member(ndjson(0, 400, "b")) +
+                                         gzip_member(ndjson(400, 350, "b")));
+    // zstd of two frames with a skippable frame between.
+    write_file(dir.file("c.log.zst"), zstd_sized(ndjson(0, 500, "c")) +
+                                          skippable_frame("index") +
+                                          zstd_sized(ndjson(500, 250, "c")));
+    // A JSON array, one element per line, the way a shipper batches.
+    std::string array = "[\n";
+    for (int i = 0; i < 600; ++i)
+        array += (i ? ",\n" : "") + event_line(static_cast<unsigned>(i), "d");
+    write_file(dir.file("d.json"), array + "\n]\n");
+    const std::uint64_t total = 500 + 750 + 750 + 600;
+
+    // Small chunks make every file several transactions.
+    std::string out;
+    REQUIRE(load(dsn, {"--chunk-bytes", "16K", dir.path()}, out) == 0);
+    INFO(out);
+    CHECK(rows(db) == total);
+    CHECK(distinct_ids(db) == total);
+    CHECK(dead_letters(db) == 0);
+    CHECK(number(db, "SELECT count(*) FROM koreshield_load_files WHERE "
+                     "completed_at IS NOT NULL") == 4);
+    CHECK(number(db, "SELECT sum(loaded) FROM koreshield_load_files") == total);
+    CHECK(number(db, "SELECT blank_lines FROM koreshield_load_files WHERE "
+                     "path LIKE '%a.ndjson'") == 2);
+    CHECK(number(db, "SELECT count(*) FROM koreshield_load_chunks") > 8);
+    CHECK(out.find("4 files: 4 loaded") != std::string::npos);
+
+    // Again: every file is known by its content.
+    REQUIRE(load(dsn, {dir.path()}, out) == 0);
+    CHECK(rows(db) == total);
+    CHECK(out.find("4 already loaded") != std::string::npos);
+
+    // A rotated (renamed) copy is the same content.
+    fs::rename(dir.file("b.log.gz"), dir.file("b.log.1.gz"));
+    REQUIRE(load(dsn, {dir.file("b.log.1.gz")}, out) == 0);
+    CHECK(rows(db) == total);
+    CHECK(out.find("already loaded from") != std::string::npos);
+
+    // --force loads it deliberately once more.
+    REQUIRE(load(dsn, {"--force", dir.file("b.log.1.gz")}, out) == 0);
+    CHECK(rows(db) == total + 750);
+}
+
+TEST_CASE("a file that grew since it was loaded gives only its new events")
+{
+    const std::string dsn = ks::test::fresh_database("load");
+    test_db db(dsn);
+    temp_dir dir("load-e2e");
+    const std::string plain = dir.file("koreshield.log");
+    const std::string packed = dir.file("koreshield.log.gz");
+    write_file(plain, ndjson(0, 100, "p"));
+    write_file(packed, gzip_member(ndjson(0, 100, "z")));
+
+    std::string out;
+    REQUIRE(load(dsn, {"--chunk-bytes", "4K", plain, packed}, out) == 0);
+    REQUIRE(rows(db) == 200);
+
+    // Lines appended to the log, a member appended to the archive.
+    append_file(plain, ndjson(100, 60, "p"));
+    append_file(packed, gzip_member(ndjson(100, 40, "z")));
+    REQUIRE(load(dsn, {"--chunk-bytes", "4K", plain, packed}, out) == 0);
+    INFO(out);
+    CHECK(rows(db) == 300);
+    CHECK(distinct_ids(db) == 300);
+    CHECK(number(db, "SELECT count(*) FROM koreshield_load_files WHERE "
+                     "grown_from IS NOT NULL") == 2);
+    CHECK(out.find("only what was added") != std::string::npos);
+
+    // Positions keep counting from the start of the file.
+    append_file(plain, "{\"broken\":\n");
+    REQUIRE(load(dsn, {plain}, out) == 3);
+    CHECK(db.scalar("SELECT line_number || ',' || record_index || ',' || "
+                    "byte_offset FROM koreshield_dead_letters") ==
+          "161,160," + std::to_string(fs::file_size(plain) - 11));
+}
+
+TEST_CASE("damaged archives load every event before the damage and say "
+          "where it is")
+{
+    const std::string dsn = ks::test::fresh_database("load");
+    test_db db(dsn);
+    temp_dir dir("load-e2e");
+
+    // A zstd archive whose second frame is garbage: the first frame's
+    // events load, the rest is one dead letter holding its bytes.
+    const std::string first = zstd_sized(ndjson(0, 50, "zc"));
+    std::string rest = zstd_sized(ndjson(50, 50, "zc"));
+    rest.replace(0, 4, "JUNK");
+    write_file(dir.file("corrupt.zst"), first + rest);
+
+    // A gzip archive cut in the middle of its second member.
+    const std::string whole = gzip_member(ndjson(0, 50, "gt"));
+    const std::string second = gzip_member(ndjson(50, 200, "gt"));
+    write_file(dir.file("truncated.gz"),
+               whole + second.substr(0, second.size() / 2));
+
+    std::string out;
+    REQUIRE(load(dsn, {"--chunk-bytes", "2K", dir.path()}, out) == 3);
+    INFO(out);
+
+    CHECK(number(db, "SELECT count(*) FROM koreshield_events WHERE "
+                     "request_id LIKE 'zc-%'") == 50);
+    CHECK(db.scalar("SELECT reason_code || ',' || byte_offset || ',' || "
+                    "length(raw) || ',' || raw_bytes FROM "
+                    "koreshield_dead_letters WHERE source LIKE "
+                    "'%corrupt.zst'") ==
+          "decode_failed," + std::to_string(first.size()) + "," +
+              std::to_string(rest.size()) + "," + std::to_string(rest.size()));
+    CHECK(db.scalar("SELECT encode(raw, 'escape') FROM "
+                    "koreshield_dead_letters WHERE source LIKE "
+                    "'%corrupt.zst'")
+              .substr(0, 4) == "JUNK");
+
+    // The truncated one: a prefix of its events, in order, and the cut
+    // line as a dead letter unless the cut fell between lines.
+    const std::uint64_t got =
+        number(db, "SELECT count(*) FROM koreshield_events WHERE "
+                   "request_id LIKE 'gt-%'");
+    CHECK(got >= 50);
+    CHECK(got < 250);
+    CHECK(number(db,
+                 "SELECT max(substr(request_id, 4)::int) FROM "
+                 "koreshield_events WHERE request_id LIKE 'gt-%'") == got - 1);
+    CHECK(number(db, "SELECT count(*) FROM koreshield_dead_letters WHERE "
+                     "source LIKE '%truncated.gz'") <= 1);
+
+    // Both files are complete in the manifest, with their damage.
+    CHECK(number(db, "SELECT count(*) FROM koreshield_load_files WHERE "
+                     "completed_at IS NOT NULL AND damage IS NOT NULL") == 2);
+    CHECK(out.find("damaged") != std::string::npos);
+}
+
+TEST_CASE("a load killed at any moment resumes without loss or duplicates")
+{
+    const std::string dsn = ks::test::fresh_database("load");
+    test_db db(dsn);
+    temp_dir dir("load-e2e");
+    constexpr std::uint64_t events = 120000;
+    const std::string big = dir.file("big.ndjson.zst");
+    write_file(big, zstd_sized(ndjson(0, events, "k")));
+    const std::vector<std::string> args = {
+        "--dsn", dsn, "--progress", "none", "--chunk-bytes", "128K", big};
+
+    // Killed twice, each time once a few more chunks committed.
+    for (std::uint64_t wanted : {3, 20}) {
+        ks::test::process p(load_binary(), args);
+        const auto deadline =
+            std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (number(db, "SELECT count(*) FROM koreshield_load_chunks") <
+                   wanted &&
+               std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        p.kill(SIGKILL);
+        CHECK(p.wait() == 128 + SIGKILL);
+        INFO(p.output());
+        CHECK(rows(db) < events);
+        CHECK(rows(db) == distinct_ids(db));
+    }
+
+    std::string out;
+    REQUIRE(ks::test::run_program(load_binary(), args, out) == 0);
+    INFO(out);
+    CHECK(rows(db) == events);
+    CHECK(distinct_ids(db) == events);
+    CHECK(out.find("resumed") != std::string::npos);
+    CHECK(number(db, "SELECT loaded FROM koreshield_load_files") == events);
+}
+
+TEST_CASE("two loaders on the same file store it once")
+{
+    const std::string dsn = ks::test::fresh_database("load");
+    test_db db(dsn);
+    temp_dir dir("load-e2e");
+    constexpr std::uint64_t events = 40000;
+    const std::string shared = dir.file("shared.ndjson");
+    write_file(shared, ndjson(0, events, "s"));
+    const std::vector<std::string> args = {
+        "--dsn", dsn, "--progress", "none", "--chunk-bytes", "64K", shared};
+
+    ks::test::process a(load_binary(), args);
+    ks::test::process b(load_binary(), args);
+    CHECK(a.wait() == 0);
+    CHECK(b.wait() == 0);
+    INFO(a.output() << b.output());
+    CHECK(rows(db) == events);
+    CHECK(distinct_ids(db) == events);
+}
+
+TEST_CASE("empty files, very long lines and standard input")
+{
+    const std::string dsn = ks::test::fresh_database("load");
+    test_db db(dsn);
+    temp_dir dir("load-e2e");
+    std::string out;
+
+    write_file(dir.file("empty.log"), "");
+    REQUIRE(load(dsn, {dir.file("empty.log")}, out) == 0);
+    CHECK(rows(db) == 0);
+    CHECK(number(db, "SELECT records FROM koreshield_load_files WHERE "
+                     "completed_at IS NOT NULL") == 0);
+
+    // An event of 3 MB between short ones loads whole, with chunks of
+    // 64 KiB; one of 2 MB over --max-event-bytes is a dead letter.
+    const std::string prompt(3u << 20, 'p');
+    std::string big = "{\"timestamp\":\"2026-03-01T10:00:00Z\",\"event\":"
+                      "\"request_log\",\"request_id\":\"long-1\","
+                      "\"prompt\":\"" +
+                      prompt + "\"}\n";
+    const std::string long_lines = dir.file("long.ndjson");
+    write_file(long_lines, ndjson(0, 10, "l") + big + ndjson(10, 10, "l"));
+    REQUIRE(load(dsn, {"--chunk-bytes", "64K", long_lines}, out) == 0);
+    CHECK(rows(db) == 21);
+    CHECK(number(db, "SELECT length(metadata->>'prompt') FROM "
+                     "koreshield_events WHERE request_id = 'long-1'") ==
+          prompt.size());
+
+    write_file(dir.file("too-long.ndjson"), ndjson(0, 5, "t") + big);
+    REQUIRE(load(dsn, {"--max-event-bytes", "2M", dir.file("too-long.ndjson")},
+                 out) == 3);
+    CHECK(rows(db) == 26);
+    CHECK(db.scalar("SELECT reason_code || ',' || line_number FROM "
+                    "koreshield_dead_letters") == "too_large,6");
+
+    // Standard input, compressed, has no manifest entry.
+    write_file(dir.file("stdin.zst"), zstd_sized(ndjson(0, 1000, "in")));
+    REQUIRE(load(dsn, {"-"}, out, dir.file("stdin.zst")) == 0);
+    INFO(out);
+    CHECK(rows(db) == 1026);
+    CHECK(number(db, "SELECT count(*) FROM koreshield_load_files") == 3);
+}
+
+TEST_CASE("exit status: 0 loaded, 3 dead letters, 1 failed, 2 usage")
+{
+    const std::string dsn = ks::test::fresh_database("load");
+    test_db db(dsn);
+    temp_dir dir("load-e2e");
+    std::string out;
+
+    write_file(dir.file("bad.ndjson"),
+               ndjson(0, 3, "x") + "not json\n" + ndjson(3, 3, "x"));
+    CHECK(load(dsn, {dir.file("bad.ndjson")}, out) == 3);
+    CHECK(rows(db) == 6);
+    CHECK(db.scalar("SELECT reason_code || ',' || line_number || ',' || "
+                    "record_index || ',' || source_kind FROM "
+                    "koreshield_dead_letters") == "not_json,4,3,file");
+
+    write_file(dir.file("good.ndjson"), ndjson(0, 4, "y"));
+    CHECK(load(dsn, {dir.file("good.ndjson"), dir.file("missing.ndjson")},
+               out) == 1);
+    CHECK(rows(db) == 10);
+    CHECK(out.find("missing.ndjson") != std::string::npos);
+
+    CHECK(load(dsn, {"--no-such-flag", dir.file("good.ndjson")}, out) == 2);
+    CHECK(load(dsn, {}, out) == 2);
+
+    // A database without the manifest tables is named as the problem.
+    db.exec("DROP TABLE koreshield_load_chunks");
+    CHECK(load(dsn, {dir.file("good.ndjson")}, out) == 1);
+    CHECK(out.find("koreshield_load_chunks") != std::string::npos);
+}
+
+TEST_CASE("directories: patterns choose files, named files always load")
+{
+    const std::string dsn = ks::test::fresh_database("load");
+    test_db db(dsn);
+    temp_dir dir("load-e2e");
+    fs::create_directories(dir.file("2026-03"));
+    write_file(dir.file("2026-03/a.log.gz"), gzip_member(ndjson(0, 3, "a")));
+    write_file(dir.file("2026-03/b.log.zst"), zstd_sized(ndjson(0, 4, "b")));
+    write_file(dir.file("2026-03/c.log"), ndjson(0, 5, "c"));
+    write_file(dir.file("2026-03/.hidden.gz"), gzip_member(ndjson(0, 6, "h")));
+    write_file(dir.file("notes.txt"), ndjson(0, 7, "n"));
+
+    // Two includes, one exclude, and a file named outright.
+    std::string out;
+    REQUIRE(load(dsn,
+                 {"--include", "*.gz", "--include", "*.zst", "--exclude",
+                  ".*", dir.path(), dir.file("2026-03/c.log")},
+                 out) == 0);
+    INFO(out);
+    CHECK(db.scalar("SELECT string_agg(DISTINCT split_part(request_id, '-', "
+                    "1), ',' ORDER BY split_part(request_id, '-', 1)) FROM "
+                    "koreshield_events") == "a,b,c");
+    CHECK(rows(db) == 12);
+}
