@@ -49,6 +49,7 @@ struct options {
     unsigned concurrency = 1;
     std::size_t limit = 0;
     unsigned timeout_s = 300;
+    bool retry_503 = true;
 };
 
 // A request body as it goes on the wire, with its Content-Type.
@@ -113,6 +114,7 @@ struct tally {
     std::vector<double> latencies_ms;
     std::uint64_t ok = 0;
     std::uint64_t non_200 = 0;
+    std::uint64_t retries = 0; // 503s sent again, as shippers do
     std::uint64_t io_errors = 0;
     std::uint64_t received = 0;
     std::uint64_t loaded = 0;
@@ -311,18 +313,26 @@ void drive(const options& opt, const sockaddr_in& addr,
         std::size_t i = next.fetch_add(1, std::memory_order_relaxed);
         if (i >= bodies.size()) return;
 
+        // A 503 (the sink's memory budget is full) is sent again after
+        // a second, as Vector and Logstash do; the latency is the
+        // shipper's, from the first attempt to the answer that counts.
         int status = 0;
         auto start = clock_type::now();
-        if (!conn.exchange(bodies[i], status, answer, problem)) {
-            // The connection is in an unknown state: stop this thread.
-            ++t.io_errors;
-            if (t.first_problem.empty()) t.first_problem = problem;
-            return;
+        for (;;) {
+            if (!conn.exchange(bodies[i], status, answer, problem)) {
+                // The connection is in an unknown state: stop this thread.
+                ++t.io_errors;
+                if (t.first_problem.empty()) t.first_problem = problem;
+                return;
+            }
+            t.wire_bytes += bodies[i].bytes.size();
+            if (status != 503 || !opt.retry_503) break;
+            ++t.retries;
+            std::this_thread::sleep_for(std::chrono::seconds(1));
         }
         std::chrono::duration<double, std::milli> took =
             clock_type::now() - start;
         t.latencies_ms.push_back(took.count());
-        t.wire_bytes += bodies[i].bytes.size();
 
         if (status != 200) {
             ++t.non_200;
@@ -389,6 +399,7 @@ int run(const options& opt)
                                 t.latencies_ms.end());
         all.ok += t.ok;
         all.non_200 += t.non_200;
+        all.retries += t.retries;
         all.io_errors += t.io_errors;
         all.received += t.received;
         all.loaded += t.loaded;
@@ -399,13 +410,15 @@ int run(const options& opt)
     std::sort(all.latencies_ms.begin(), all.latencies_ms.end());
 
     std::printf("{\"concurrency\":%u,\"bodies\":%zu,\"requests\":%zu,"
-                "\"ok\":%llu,\"non_200\":%llu,\"io_errors\":%llu,"
+                "\"ok\":%llu,\"non_200\":%llu,\"retries_503\":%llu,"
+                "\"io_errors\":%llu,"
                 "\"received\":%llu,\"loaded\":%llu,\"dead_lettered\":%llu,"
                 "\"wire_bytes\":%llu,\"seconds\":%.6f,\"p50_ms\":%.3f,"
                 "\"p99_ms\":%.3f,\"max_ms\":%.3f,\"client_cpu_s\":%.3f}\n",
                 opt.concurrency, bodies.size(), all.latencies_ms.size(),
                 static_cast<unsigned long long>(all.ok),
                 static_cast<unsigned long long>(all.non_200),
+                static_cast<unsigned long long>(all.retries),
                 static_cast<unsigned long long>(all.io_errors),
                 static_cast<unsigned long long>(all.received),
                 static_cast<unsigned long long>(all.loaded),
@@ -448,6 +461,9 @@ int main(int argc, char** argv)
     app.add_option("--timeout-s", opt.timeout_s,
                    "give up on a connection silent for this long")
         ->capture_default_str();
+    app.add_flag("!--no-retry", opt.retry_503,
+                 "count a 503 as a failure instead of sending the body "
+                 "again after a second");
     CLI11_PARSE(app, argc, argv);
 
     std::signal(SIGPIPE, SIG_IGN);
