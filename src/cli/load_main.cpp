@@ -141,8 +141,11 @@ int main(int argc, char** argv)
     ks::serve_large_blocks_with_mmap();
 
     options opt;
+    // Half the cores: parsing takes far less CPU per event than
+    // PostgreSQL's COPY, which usually runs on the same machine; on two
+    // cores a second worker only competes with it.
     const unsigned cores = std::thread::hardware_concurrency();
-    opt.workers = cores == 0 ? 1 : cores;
+    opt.workers = cores < 4 ? 1 : cores / 2;
     CLI::App app{"Loads archived KoreShield log files (NDJSON or JSON "
                  "arrays; plain, gzip or zstd) into PostgreSQL, each file "
                  "exactly once.",

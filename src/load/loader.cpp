@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <deque>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -110,7 +111,7 @@ bool run_summary::any_damage() const
 /// impl::mutex_ once chunks are in flight.
 struct file_job {
     file_report report;
-    bool is_stdin = false;
+    bool is_stream = false;   // stdin or a pipe: read once, no manifest
     std::int64_t load_id = 0; // 0: no manifest (standard input)
     unsigned in_flight = 0;   // chunks sent and not settled
     bool reading_done = false;
@@ -521,8 +522,13 @@ void loader::impl::load_file(const input_file& in)
     auto file = std::make_shared<file_job>();
     file_report& r = file->report;
     r.path = in.path;
-    file->is_stdin = in.is_stdin;
     current_ = in.path;
+
+    // Standard input and pipes (`<(zcat x.gz)`) can be read only once and
+    // have no identity to record: they are loaded as they come.
+    struct stat st {};
+    file->is_stream = in.is_stdin || ::stat(in.path.c_str(), &st) != 0 ||
+                      !S_ISREG(st.st_mode);
 
     auto fail = [&](const std::string& why) {
         r.status = file_status::failed;
@@ -533,14 +539,13 @@ void loader::impl::load_file(const input_file& in)
         summary_.files.push_back(r);
     };
 
-    // Standard input has no identity to record: it is loaded as it comes.
     open_load load;
     load.chunk_bytes = options_.chunk_bytes;
     std::uint64_t limit = UINT64_MAX;
     int fd = STDIN_FILENO;
     std::unique_ptr<file_descriptor> owned;
     try {
-        if (!in.is_stdin) {
+        if (!file->is_stream) {
             if (!plan_file(in, *file, load, limit)) return fail(r.message);
             if (r.status == file_status::already_loaded) {
                 say("skipped " + in.path + ": " + r.message);
@@ -549,6 +554,8 @@ void loader::impl::load_file(const input_file& in)
                 summary_.files.push_back(r);
                 return;
             }
+        }
+        if (!in.is_stdin) {
             fd = ::open(in.path.c_str(), O_RDONLY | O_CLOEXEC);
             if (fd < 0)
                 throw std::system_error(errno, std::generic_category(), "open");
@@ -600,7 +607,8 @@ void loader::impl::load_file(const input_file& in)
             // The undecodable rest of a corrupt file goes with the last
             // chunk, as a dead letter of its own.
             const decode::result& d = cut.damage();
-            if (c->last && d.error == decode::errc::corrupt && !in.is_stdin) {
+            if (c->last && d.error == decode::errc::corrupt &&
+                !file->is_stream) {
                 const std::uint64_t rest =
                     limit > d.input_offset ? limit - d.input_offset : 0;
                 job->unreadable_bytes =

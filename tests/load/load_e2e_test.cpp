@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <sys/stat.h>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -401,4 +402,28 @@ TEST_CASE("directories: patterns choose files, named files always load")
                     "1), ',' ORDER BY split_part(request_id, '-', 1)) FROM "
                     "koreshield_events") == "a,b,c");
     CHECK(rows(db) == 12);
+}
+
+TEST_CASE("a named pipe is read once, as it comes, without a manifest entry")
+{
+    const std::string dsn = ks::test::fresh_database("load");
+    test_db db(dsn);
+    temp_dir dir("load-e2e");
+    const std::string pipe = dir.file("events.pipe");
+    REQUIRE(::mkfifo(pipe.c_str(), 0600) == 0);
+
+    // What `<(zcat archive.gz)` gives: a pipe fed by another process.
+    const std::string bytes = gzip_member(ndjson(0, 2000, "f"));
+    std::thread writer([&] {
+        std::ofstream out(pipe, std::ios::binary);
+        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    });
+    std::string out;
+    const int status = load(dsn, {pipe}, out);
+    writer.join();
+    INFO(out);
+    CHECK(status == 0);
+    CHECK(rows(db) == 2000);
+    CHECK(distinct_ids(db) == 2000);
+    CHECK(number(db, "SELECT count(*) FROM koreshield_load_files") == 0);
 }
