@@ -113,24 +113,34 @@ std::string mebibytes(std::uint64_t bytes)
     return text;
 }
 
-void print_summary(const ks::load::run_summary& s)
+/// "1 row", "2 rows", with thousands separated.
+std::string count_of(std::uint64_t n, const char* one, const char* many)
+{
+    return with_commas(n) + " " + (n == 1 ? one : many);
+}
+
+/// The closing lines; paths that could not be listed count as failed.
+void print_summary(const ks::load::run_summary& s, std::size_t unlisted)
 {
     using ks::load::file_status;
     const double rate =
         s.seconds > 0 ? static_cast<double>(s.rows_loaded) / s.seconds : 0;
+    const std::string files =
+        count_of(s.files.size() + unlisted, "file", "files") + ": " +
+        with_commas(s.count(file_status::loaded)) + " loaded, " +
+        with_commas(s.count(file_status::already_loaded)) +
+        " already loaded, " +
+        with_commas(s.count(file_status::failed) + unlisted) + " failed";
+    const std::string run =
+        count_of(s.rows_loaded, "row", "rows") + " loaded, " +
+        count_of(s.dead_lettered, "dead letter", "dead letters") + ", " +
+        count_of(s.blank_lines, "blank line", "blank lines");
     std::fprintf(stderr,
-                 "koreshield-load: %zu files: %s loaded, %s already "
-                 "loaded, %s failed\n"
-                 "koreshield-load: this run: %s rows loaded, %s dead "
-                 "letters, %s blank lines, %s read in %.1f s (%s rows/s)\n",
-                 s.files.size(),
-                 with_commas(s.count(file_status::loaded)).c_str(),
-                 with_commas(s.count(file_status::already_loaded)).c_str(),
-                 with_commas(s.count(file_status::failed)).c_str(),
-                 with_commas(s.rows_loaded).c_str(),
-                 with_commas(s.dead_lettered).c_str(),
-                 with_commas(s.blank_lines).c_str(),
-                 mebibytes(s.input_bytes).c_str(), s.seconds,
+                 "koreshield-load: %s\n"
+                 "koreshield-load: this run: %s, %s read in %.1f s (%s "
+                 "rows/s)\n",
+                 files.c_str(), run.c_str(), mebibytes(s.input_bytes).c_str(),
+                 s.seconds,
                  with_commas(static_cast<std::uint64_t>(rate)).c_str());
 }
 
@@ -207,7 +217,7 @@ int main(int argc, char** argv)
             return exit_failure;
         }
         const ks::load::run_summary s = load.run(files);
-        print_summary(s);
+        print_summary(s, unlisted.size());
 
         if (!unlisted.empty() || s.count(ks::load::file_status::failed) != 0)
             return exit_failure;

@@ -119,6 +119,7 @@ struct file_job {
     bool settled = false; // reported
     start_point end;      // once reading is done
     std::uint64_t chunks_earlier = 0;
+    bool again = false; // finished an interrupted load of its start only
 };
 
 /// A chunk on its way through a worker and the writer.
@@ -154,6 +155,7 @@ private:
     bool plan_file(const input_file& in, file_job& file, open_load& load,
                    std::uint64_t& hashed_bytes);
     chunk* take_chunk();
+    bool gave_up_now();
     void give_back(chunk* c);
     void service(std::unique_lock<std::mutex>& lock);
     void finish_files(std::unique_lock<std::mutex>& lock);
@@ -189,6 +191,15 @@ private:
     std::string current_;
 
     run_summary summary_;
+    std::vector<input_file> again_; // to load once more, see plan_file
+    bool second_pass_ = false;
+
+    // The database's state, set by completions, told by the reading
+    // thread: since when it fails, whether the run gave up on it, and a
+    // line to print.
+    steady::time_point unavailable_since_{};
+    bool giving_up_ = false;
+    std::string notice_;
 };
 
 loader::impl::impl(loader_options o, log_function l)
@@ -300,10 +311,19 @@ void loader::impl::settle(const std::shared_ptr<chunk_job>& job,
     file_job& f = *job->file;
 
     // A database that is away for a while is waited for: the chunk goes
-    // again later, holding its place in memory meanwhile.
+    // again later, holding its place in memory meanwhile. The wait is
+    // counted from the first failure since the last commit, for the
+    // whole run, so an outage longer than retry_for ends it quickly.
     const auto now = steady::now();
     if (o.kind == pg::outcome_kind::unavailable &&
-        now - job->first_try < options_.retry_for && !stopping_) {
+        unavailable_since_ == steady::time_point{}) {
+        unavailable_since_ = now;
+        notice_ = "PostgreSQL is unavailable (" + o.message +
+                  "); retrying for up to " +
+                  std::to_string(options_.retry_for.count()) + " s";
+    }
+    if (o.kind == pg::outcome_kind::unavailable &&
+        now - unavailable_since_ < options_.retry_for && !stopping_) {
         job->retry_delay = job->retry_delay == steady::duration{}
                                ? steady::duration(first_retry_delay)
                                : std::min<steady::duration>(
@@ -318,7 +338,11 @@ void loader::impl::settle(const std::shared_ptr<chunk_job>& job,
     // of the same content at the same time. Its rows are there, once.
     const bool stored_elsewhere = o.kind == pg::outcome_kind::failed &&
                                   o.sqlstate == "23505" && f.load_id != 0;
+    if (o.kind == pg::outcome_kind::unavailable) giving_up_ = true;
     if (o.kind == pg::outcome_kind::committed) {
+        if (unavailable_since_ != steady::time_point{})
+            notice_ = "PostgreSQL is available again";
+        unavailable_since_ = {};
         f.report.records += job->counts.records;
         f.report.loaded += job->counts.loaded;
         f.report.dead_lettered += job->counts.dead_lettered;
@@ -339,6 +363,12 @@ void loader::impl::settle(const std::shared_ptr<chunk_job>& job,
     free_chunks_.push_back(job->text);
     job->text = nullptr;
     wake_main_.notify_one();
+}
+
+bool loader::impl::gave_up_now()
+{
+    std::lock_guard lock(mutex_);
+    return giving_up_;
 }
 
 chunk* loader::impl::take_chunk()
@@ -378,7 +408,10 @@ void loader::impl::service(std::unique_lock<std::mutex>& lock)
     }
 
     finish_files(lock);
+    std::string notice = std::move(notice_);
+    notice_.clear();
     lock.unlock();
+    if (!notice.empty()) say(notice);
     draw_progress(false);
     lock.lock();
 }
@@ -430,6 +463,9 @@ void loader::impl::finish_file(file_job& f)
         line += " (resumed: " + plural(f.chunks_earlier, "chunk", "chunks") +
                 " stored by an earlier run)";
     if (r.grown) line += " (only what was added since its last load)";
+    if (f.again)
+        line += " (finished an interrupted load of the file as it was "
+                "then; what it gained since loads next)";
     if (!r.damage.empty()) line += "; damaged: " + r.damage;
     if (f.failed) line += "; " + r.message;
     say(line);
@@ -468,7 +504,33 @@ bool loader::impl::plan_file(const input_file& in, file_job& file,
     // A path that held a shorter version of this file before may only
     // have grown: hashing tells, in the same pass, whether the old bytes
     // are still its start.
+    // A run killed while loading this path, which has grown since: the
+    // interrupted load is finished first, over exactly the bytes it
+    // hashed, so that its committed chunks are not stored again; the
+    // part added since is loaded once it is complete (run() takes the
+    // file again).
     std::optional<earlier_load> earlier;
+    if (auto e = manifest_.unfinished_load_of(in.path, earlier)) {
+        r.message = e->message;
+        return false;
+    }
+    if (earlier && !options_.force && earlier->file_bytes < in.size &&
+        hash_file(in.path, earlier->file_bytes).whole == earlier->sha256) {
+        const file_identity id{earlier->sha256, in.path, earlier->file_bytes,
+                               in.mtime_ns};
+        if (auto e = manifest_.begin(id, options_.chunk_bytes, {},
+                                     std::nullopt, load)) {
+            r.message = e->message;
+            return false;
+        }
+        hashed_bytes = earlier->file_bytes;
+        r.resumed = true;
+        r.grown = load.grown_from.has_value();
+        file.load_id = load.load_id;
+        file.again = true;
+        return true;
+    }
+
     if (auto e = manifest_.last_load_of(in.path, earlier)) {
         r.message = e->message;
         return false;
@@ -481,6 +543,11 @@ bool loader::impl::plan_file(const input_file& in, file_job& file,
     hashed_bytes = h.bytes;
 
     // The same bytes, whatever the path now, are stored already.
+    // Missing: the same events recompressed (logrotate's compress), or
+    // grown and then renamed, are new bytes and load again; knowing them
+    // would take a hash of the decoded text, that is a decoding pass
+    // before the load, and for growth a prefix check against every
+    // earlier load rather than the path's own.
     if (!options_.force) {
         std::optional<finished_load> done;
         if (auto e = manifest_.finished_with(h.whole, done)) {
@@ -497,6 +564,10 @@ bool loader::impl::plan_file(const input_file& in, file_job& file,
         }
     }
 
+    // Missing: an earlier load that ended inside a line still being
+    // written dead-lettered that piece, and the grown part starts after
+    // it, so the completed line comes out as a second dead letter; the
+    // end of the last complete record would be the better start.
     start_point start;
     std::optional<std::int64_t> grown_from;
     if (earlier && h.prefix && *h.prefix == earlier->sha256) {
@@ -539,6 +610,12 @@ void loader::impl::load_file(const input_file& in)
         summary_.files.push_back(r);
     };
 
+    const std::string gave_up =
+        "not loaded: PostgreSQL was unavailable for longer than "
+        "--retry-for-s (" +
+        std::to_string(options_.retry_for.count()) + " s)";
+    if (gave_up_now()) return fail(gave_up);
+
     open_load load;
     load.chunk_bytes = options_.chunk_bytes;
     std::uint64_t limit = UINT64_MAX;
@@ -547,6 +624,7 @@ void loader::impl::load_file(const input_file& in)
     try {
         if (!file->is_stream) {
             if (!plan_file(in, *file, load, limit)) return fail(r.message);
+            if (file->again && !second_pass_) again_.push_back(in);
             if (r.status == file_status::already_loaded) {
                 say("skipped " + in.path + ": " + r.message);
                 ++files_done_;
@@ -586,6 +664,13 @@ void loader::impl::load_file(const input_file& in)
         reading_ = &cut;
         for (;;) {
             chunk* c = take_chunk();
+            if (gave_up_now()) {
+                give_back(c);
+                std::lock_guard lock(mutex_);
+                if (!file->failed) r.message = gave_up;
+                file->failed = true;
+                break;
+            }
             if (!cut.next(*c)) {
                 give_back(c);
                 break;
@@ -663,17 +748,28 @@ run_summary loader::impl::run(const std::vector<input_file>& files)
         bytes_total_ += f.size;
 
     start_workers();
-    for (const input_file& f : files)
-        load_file(f);
+    std::vector<input_file> pass = files;
+    while (!pass.empty()) {
+        again_.clear();
+        for (const input_file& f : pass)
+            load_file(f);
 
-    // Wait for the last chunks, then the last files.
-    std::unique_lock lock(mutex_);
-    for (;;) {
-        service(lock);
-        if (open_files_.empty()) break;
-        wake_main_.wait_for(lock, service_interval);
+        // Wait for the last chunks, then the last files.
+        std::unique_lock lock(mutex_);
+        for (;;) {
+            service(lock);
+            if (open_files_.empty()) break;
+            wake_main_.wait_for(lock, service_interval);
+        }
+        lock.unlock();
+
+        // Files whose interrupted load was finished: now what they gained.
+        pass = std::move(again_);
+        second_pass_ = true;
+        files_total_ += pass.size();
+        for (const input_file& f : pass)
+            bytes_total_ += f.size;
     }
-    lock.unlock();
     stop_workers();
     current_.clear();
     draw_progress(true);

@@ -132,6 +132,30 @@ pg::db_status manifest::last_load_of(const std::string& path,
     return std::nullopt;
 }
 
+pg::db_status manifest::unfinished_load_of(const std::string& path,
+                                          std::optional<earlier_load>& out)
+{
+    out.reset();
+    std::vector<text_row> rows;
+    const text_value params[] = {path};
+    if (auto e = query("SELECT load_id, encode(content_sha256, 'hex'), "
+                       "file_bytes FROM " +
+                           files_ +
+                           " WHERE path = $1 AND completed_at IS NULL"
+                           " ORDER BY load_id DESC LIMIT 1",
+                       params, "reading the manifest", rows))
+        return e;
+    if (rows.empty()) return std::nullopt;
+
+    const text_row& r = rows.front();
+    earlier_load l;
+    l.load_id = signed_of(r[0]);
+    l.sha256 = digest_of(r[1]);
+    l.file_bytes = unsigned_of(r[2]);
+    out = l;
+    return std::nullopt;
+}
+
 pg::db_status manifest::finished_with(const digest& sha256,
                                       std::optional<finished_load>& out)
 {

@@ -90,6 +90,12 @@ public:
     [[nodiscard]] pg::db_status last_load_of(const std::string& path,
                                              std::optional<earlier_load>& out);
 
+    /// The latest unfinished load of `path` (an interrupted run), if any;
+    /// only load_id, sha256 and file_bytes are filled in.
+    [[nodiscard]] pg::db_status
+    unfinished_load_of(const std::string& path,
+                       std::optional<earlier_load>& out);
+
     /// A completed load of the same content, if any.
     [[nodiscard]] pg::db_status
     finished_with(const digest& sha256, std::optional<finished_load>& out);

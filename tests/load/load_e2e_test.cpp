@@ -3,6 +3,7 @@
 // event by event (each event carries a unique request id).
 
 #include "support/coders.hpp"
+#include "support/pg_cluster.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_db.hpp"
@@ -426,4 +427,80 @@ TEST_CASE("a named pipe is read once, as it comes, without a manifest entry")
     CHECK(rows(db) == 2000);
     CHECK(distinct_ids(db) == 2000);
     CHECK(number(db, "SELECT count(*) FROM koreshield_load_files") == 0);
+}
+
+TEST_CASE("a killed load of a file that grew before the next run is "
+          "finished first, then the new part loads once")
+{
+    const std::string dsn = ks::test::fresh_database("load");
+    test_db db(dsn);
+    temp_dir dir("load-e2e");
+    constexpr std::uint64_t events = 120000;
+    const std::string log = dir.file("koreshield.log");
+    write_file(log, ndjson(0, events, "w"));
+    const std::vector<std::string> args = {
+        "--dsn", dsn, "--progress", "none", "--chunk-bytes", "128K", log};
+
+    ks::test::process p(load_binary(), args);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (number(db, "SELECT count(*) FROM koreshield_load_chunks") < 5 &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    p.kill(SIGKILL);
+    CHECK(p.wait() == 128 + SIGKILL);
+    REQUIRE(rows(db) < events);
+
+    // The log goes on while nobody loads it.
+    append_file(log, ndjson(events, 500, "w"));
+    std::string out;
+    REQUIRE(ks::test::run_program(load_binary(), args, out) == 0);
+    INFO(out);
+    CHECK(rows(db) == events + 500);
+    CHECK(distinct_ids(db) == events + 500);
+    CHECK(out.find("interrupted load") != std::string::npos);
+    CHECK(number(db, "SELECT count(*) FROM koreshield_load_files WHERE "
+                     "completed_at IS NULL") == 0);
+
+    REQUIRE(ks::test::run_program(load_binary(), args, out) == 0);
+    CHECK(rows(db) == events + 500);
+}
+
+TEST_CASE("PostgreSQL away longer than --retry-for-s ends the run with "
+          "status 1, and the next run finishes the files")
+{
+    // A server of the test's own, which it stops in the middle.
+    ks::test::pg_cluster cluster;
+    const std::string dsn = ks::test::fresh_database_on(cluster.dsn(), "load");
+    temp_dir dir("load-e2e");
+    constexpr std::uint64_t events = 150000;
+    write_file(dir.file("one.ndjson"), ndjson(0, events, "o"));
+    write_file(dir.file("two.ndjson"), ndjson(0, 1000, "t"));
+    const std::vector<std::string> args = {
+        "--dsn",         dsn,  "--progress",        "none",
+        "--chunk-bytes", "64K", "--retry-for-s",    "2",
+        dir.file("one.ndjson"), dir.file("two.ndjson")};
+
+    ks::test::process p(load_binary(), args);
+    {
+        test_db db(dsn);
+        const auto deadline =
+            std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (number(db, "SELECT count(*) FROM koreshield_load_chunks") < 3 &&
+               std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    cluster.stop();
+    CHECK(p.wait() == 1);
+    INFO(p.output());
+    CHECK(p.output().find("PostgreSQL is unavailable") != std::string::npos);
+    CHECK(p.output().find("longer than --retry-for-s") != std::string::npos);
+
+    cluster.start();
+    std::string out;
+    CHECK(ks::test::run_program(load_binary(), args, out) == 0);
+    INFO(out);
+    test_db db(dsn);
+    CHECK(rows(db) == events + 1000);
+    CHECK(distinct_ids(db) == events + 1000);
 }

@@ -99,8 +99,12 @@ pg_cluster::~pg_cluster()
 
 void pg_cluster::restart()
 {
-    run_lib("ks_pg_stop", dir_);
-    run_lib("ks_pg_start", dir_);
+    stop();
+    start();
 }
+
+void pg_cluster::stop() { run_lib("ks_pg_stop", dir_); }
+
+void pg_cluster::start() { run_lib("ks_pg_start", dir_); }
 
 } // namespace ks::test

@@ -26,6 +26,11 @@ public:
     /// starts it again; returns once it accepts connections.
     void restart();
 
+    /// Stops the server (fast shutdown); start() starts it again and
+    /// returns once it accepts connections.
+    void stop();
+    void start();
+
 private:
     std::string dir_;
     std::string dsn_;
