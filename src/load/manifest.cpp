@@ -109,15 +109,29 @@ pg::db_status manifest::open(const std::string& dsn, unsigned connect_timeout_s)
 pg::db_status manifest::last_load_of(const std::string& path,
                                      std::optional<earlier_load>& out)
 {
+    return load_of(path, true, out);
+}
+
+pg::db_status manifest::unfinished_load_of(const std::string& path,
+                                           std::optional<earlier_load>& out)
+{
+    return load_of(path, false, out);
+}
+
+pg::db_status manifest::load_of(const std::string& path, bool completed,
+                                std::optional<earlier_load>& out)
+{
+    // An unfinished load has no end yet: those columns read NULL, as 0.
     out.reset();
     std::vector<text_row> rows;
     const text_value params[] = {path};
     if (auto e = query(
             "SELECT load_id, encode(content_sha256, 'hex'), file_bytes, "
             "decoded_bytes, end_line, start_index + records FROM " +
-                files_ +
-                " WHERE path = $1 AND completed_at IS NOT NULL"
-                " ORDER BY completed_at DESC, load_id DESC LIMIT 1",
+                files_ + " WHERE path = $1 AND completed_at IS " +
+                (completed ? "NOT NULL" : "NULL") +
+                " ORDER BY completed_at DESC NULLS LAST, load_id DESC"
+                " LIMIT 1",
             params, "reading the manifest", rows))
         return e;
     if (rows.empty()) return std::nullopt;
@@ -128,30 +142,6 @@ pg::db_status manifest::last_load_of(const std::string& path,
     l.sha256 = digest_of(r[1]);
     l.file_bytes = unsigned_of(r[2]);
     l.end = {unsigned_of(r[3]), unsigned_of(r[4]), unsigned_of(r[5])};
-    out = l;
-    return std::nullopt;
-}
-
-pg::db_status manifest::unfinished_load_of(const std::string& path,
-                                          std::optional<earlier_load>& out)
-{
-    out.reset();
-    std::vector<text_row> rows;
-    const text_value params[] = {path};
-    if (auto e = query("SELECT load_id, encode(content_sha256, 'hex'), "
-                       "file_bytes FROM " +
-                           files_ +
-                           " WHERE path = $1 AND completed_at IS NULL"
-                           " ORDER BY load_id DESC LIMIT 1",
-                       params, "reading the manifest", rows))
-        return e;
-    if (rows.empty()) return std::nullopt;
-
-    const text_row& r = rows.front();
-    earlier_load l;
-    l.load_id = signed_of(r[0]);
-    l.sha256 = digest_of(r[1]);
-    l.file_bytes = unsigned_of(r[2]);
     out = l;
     return std::nullopt;
 }

@@ -91,7 +91,7 @@ public:
                                              std::optional<earlier_load>& out);
 
     /// The latest unfinished load of `path` (an interrupted run), if any;
-    /// only load_id, sha256 and file_bytes are filled in.
+    /// its end is not known yet (zeros).
     [[nodiscard]] pg::db_status
     unfinished_load_of(const std::string& path,
                        std::optional<earlier_load>& out);
@@ -124,6 +124,9 @@ public:
                              const chunk_counts& counts) const;
 
 private:
+    [[nodiscard]] pg::db_status load_of(const std::string& path,
+                                        bool completed,
+                                        std::optional<earlier_load>& out);
     [[nodiscard]] pg::db_status query(const std::string& sql,
                                       std::span<const pg::text_value> params,
                                       std::string_view step,
