@@ -78,8 +78,17 @@ CREATE TABLE IF NOT EXISTS koreshield_load_files (
     dead_lettered  BIGINT,
     blank_lines    BIGINT,
     -- why decoding stopped early (corrupt or truncated), if it did
-    damage         TEXT
+    damage         TEXT,
+    -- SHA-256 of the decoded text, whole and its first 64 KiB, for loads
+    -- that started at the beginning: the same events stored plain, as
+    -- gzip or as zstd (a rotation that compressed them) are one content
+    text_sha256    BYTEA,
+    head_sha256    BYTEA
 );
+-- Databases made before the text digests existed.
+ALTER TABLE koreshield_load_files
+    ADD COLUMN IF NOT EXISTS text_sha256 BYTEA,
+    ADD COLUMN IF NOT EXISTS head_sha256 BYTEA;
 
 -- One unfinished load per content at a time: two loaders started on the
 -- same file share it instead of both loading it.
@@ -89,6 +98,8 @@ CREATE INDEX IF NOT EXISTS idx_koreshield_load_files_hash
     ON koreshield_load_files (content_sha256);
 CREATE INDEX IF NOT EXISTS idx_koreshield_load_files_path
     ON koreshield_load_files (path);
+CREATE INDEX IF NOT EXISTS idx_koreshield_load_files_head
+    ON koreshield_load_files (head_sha256);
 
 -- One row per chunk of a file, written in the same transaction as the
 -- chunk's events and dead letters: the chunk is stored exactly when its

@@ -1,5 +1,9 @@
 #include "load/content_hash.hpp"
 
+#include "core/padded_buffer.hpp"
+#include "decode/sniff.hpp"
+#include "decode/stream_decoder.hpp"
+
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -104,6 +108,95 @@ std::size_t read_some(int fd, unsigned char* buf, std::size_t n,
 }
 
 } // namespace
+
+// Compressed bytes decoded at a time by hash_text.
+constexpr std::size_t text_slice_bytes = 4096;
+
+struct sha256_stream::impl {
+    md_ctx ctx = new_sha256();
+};
+
+sha256_stream::sha256_stream() : impl_(std::make_unique<impl>()) {}
+sha256_stream::~sha256_stream() = default;
+sha256_stream::sha256_stream(sha256_stream&&) noexcept = default;
+sha256_stream& sha256_stream::operator=(sha256_stream&&) noexcept = default;
+
+void sha256_stream::update(std::string_view bytes)
+{
+    ks::load::update(impl_->ctx.get(),
+                     reinterpret_cast<const unsigned char*>(bytes.data()),
+                     bytes.size());
+}
+
+digest sha256_stream::so_far() const { return digest_so_far(impl_->ctx.get()); }
+
+text_hash hash_text(const std::string& path, std::uint64_t limit,
+                    bool head_only)
+{
+    const fd_owner fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) {
+        const int error = errno;
+        throw std::system_error(error, std::generic_category(), "open " + path);
+    }
+
+    // Decode block by block, hashing the text as it comes and dropping
+    // it; the head's digest is taken once its bytes are in.
+    std::vector<unsigned char> buf(read_block_bytes);
+    sha256_stream whole;
+    sha256_stream head;
+    text_hash out;
+    bool head_done = false;
+    decode::stream_decoder decoder;
+    padded_buffer text;
+    std::uint64_t read = 0;
+    bool started = false;
+    while (read < limit) {
+        const std::size_t want = static_cast<std::size_t>(
+            std::min<std::uint64_t>(buf.size(), limit - read));
+        const std::size_t got = read_some(fd.get(), buf.data(), want, path);
+        if (got == 0) break;
+        read += got;
+
+        // The coding from the first bytes, as the chunker sniffs it.
+        const std::span<const char> in(
+            reinterpret_cast<const char*>(buf.data()), got);
+        if (!started) {
+            decoder.reset(decode::sniff(in));
+            started = true;
+        }
+        // Small slices keep the text of one step small, however far a
+        // compressed slice expands.
+        bool stop = false;
+        for (std::size_t at = 0; at < in.size() && !stop;
+             at += text_slice_bytes) {
+            text.clear();
+            if (decoder.feed(in.subspan(at, std::min(text_slice_bytes,
+                                                     in.size() - at)),
+                             text)
+                    .error != decode::errc::ok) {
+                stop = true;
+                break;
+            }
+
+            const std::string_view t = text.view();
+            if (!head_done) {
+                const std::size_t take =
+                    static_cast<std::size_t>(std::min<std::uint64_t>(
+                        t.size(), text_head_bytes - out.bytes));
+                head.update(t.substr(0, take));
+                if (out.bytes + take == text_head_bytes) head_done = true;
+            }
+            whole.update(t);
+            out.bytes += t.size();
+            stop = head_done && head_only;
+        }
+        if (stop) break;
+    }
+
+    out.head = head.so_far();
+    if (!head_only) out.whole = whole.so_far();
+    return out;
+}
 
 std::string to_hex(const digest& d)
 {

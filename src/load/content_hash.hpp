@@ -1,9 +1,12 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace ks::load {
 
@@ -30,5 +33,41 @@ struct file_hash {
 /// (ENOENT, EACCES, EISDIR, ...), std::runtime_error when OpenSSL fails.
 file_hash hash_file(const std::string& path, std::uint64_t limit,
                     std::uint64_t prefix_bytes = 0);
+
+/// SHA-256 of bytes handed over in pieces.
+class sha256_stream {
+public:
+    sha256_stream();
+    ~sha256_stream();
+    sha256_stream(sha256_stream&&) noexcept;
+    sha256_stream& operator=(sha256_stream&&) noexcept;
+
+    void update(std::string_view bytes);
+
+    /// The digest of everything so far; the stream may go on.
+    digest so_far() const;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+/// Decoded bytes whose digest names the start of a text.
+inline constexpr std::size_t text_head_bytes = 64 * 1024;
+
+/// Digests of the text a file decodes to: the same events stored plain,
+/// as gzip or as zstd have the same ones.
+struct text_hash {
+    digest head{};           // of the first text_head_bytes (or fewer)
+    digest whole{};          // of all of it, unless only the head was asked
+    std::uint64_t bytes = 0; // decoded bytes hashed
+};
+
+/// Hashes the text that the first `limit` bytes of `path` decode to (the
+/// coding sniffed as the loader does); with `head_only`, stops after the
+/// head. Decoding stops quietly at damage: the digests then cover the
+/// text before it. Throws std::system_error when the file cannot be read.
+text_hash hash_text(const std::string& path, std::uint64_t limit,
+                    bool head_only);
 
 } // namespace ks::load

@@ -120,6 +120,7 @@ struct file_job {
     start_point end;      // once reading is done
     std::uint64_t chunks_earlier = 0;
     bool again = false; // finished an interrupted load of its start only
+    std::optional<text_hash> text; // digests of the whole decoded text
 };
 
 /// A chunk on its way through a worker and the writer.
@@ -440,7 +441,8 @@ void loader::impl::finish_file(file_job& f)
     file_report& r = f.report;
     if (!f.failed && f.load_id != 0) {
         load_totals totals;
-        if (auto e = manifest_.complete(f.load_id, f.end, r.damage, totals)) {
+        if (auto e = manifest_.complete(f.load_id, f.end, r.damage, f.text,
+                                        totals)) {
             f.failed = true;
             r.message = e->message;
         } else {
@@ -543,11 +545,9 @@ bool loader::impl::plan_file(const input_file& in, file_job& file,
     hashed_bytes = h.bytes;
 
     // The same bytes, whatever the path now, are stored already.
-    // Missing: the same events recompressed (logrotate's compress), or
-    // grown and then renamed, are new bytes and load again; knowing them
-    // would take a hash of the decoded text, that is a decoding pass
-    // before the load, and for growth a prefix check against every
-    // earlier load rather than the path's own.
+    // Missing: a file that grew and was then renamed is new bytes under a
+    // new path and loads again whole; knowing it would take a prefix
+    // check against every earlier load rather than the path's own.
     if (!options_.force) {
         std::optional<finished_load> done;
         if (auto e = manifest_.finished_with(h.whole, done)) {
@@ -574,6 +574,35 @@ bool loader::impl::plan_file(const input_file& in, file_job& file,
         start = earlier->end;
         grown_from = earlier->load_id;
         r.grown = true;
+    }
+
+    // New bytes may still be known events in another coding: a rotation
+    // that compressed a file loaded plain. The start of the text tells
+    // cheaply whether that is possible; only then is it all decoded.
+    // Such a skip is not recorded, so each run decodes the file again.
+    if (!options_.force && !grown_from) {
+        bool known = false;
+        if (auto e = manifest_.text_head_known(
+                hash_text(in.path, h.bytes, true).head, known)) {
+            r.message = e->message;
+            return false;
+        }
+        std::optional<finished_load> done;
+        if (known) {
+            if (auto e = manifest_.finished_with_text(
+                    hash_text(in.path, h.bytes, false), done)) {
+                r.message = e->message;
+                return false;
+            }
+        }
+        if (done) {
+            r.status = file_status::already_loaded;
+            r.loaded = done->loaded;
+            r.dead_lettered = done->dead_lettered;
+            r.message = "already loaded, in another coding, from " +
+                        done->path + " at " + done->completed_at;
+            return true;
+        }
     }
 
     const file_identity id{h.whole, in.path, h.bytes, in.mtime_ns};
@@ -661,6 +690,11 @@ void loader::impl::load_file(const input_file& in)
     bool damage_letter = false;
     try {
         chunker cut(bounded_reader(fd, limit), copts);
+        std::optional<sha256_stream> text_sha;
+        sha256_stream text_head;
+        std::uint64_t text_bytes = 0;
+        if (!file->is_stream && load.start.decoded_offset == 0)
+            text_sha.emplace();
         reading_ = &cut;
         for (;;) {
             chunk* c = take_chunk();
@@ -674,6 +708,17 @@ void loader::impl::load_file(const input_file& in)
             if (!cut.next(*c)) {
                 give_back(c);
                 break;
+            }
+
+            // The text's digests, for a load of the whole text.
+            if (text_sha) {
+                const std::string_view t = c->text.view();
+                if (text_bytes < text_head_bytes)
+                    text_head.update(t.substr(
+                        0, static_cast<std::size_t>(std::min<std::uint64_t>(
+                               t.size(), text_head_bytes - text_bytes))));
+                text_sha->update(t);
+                text_bytes += t.size();
             }
 
             // Stored by an interrupted run: the same cut, so skip it.
@@ -726,6 +771,9 @@ void loader::impl::load_file(const input_file& in)
                      cut.end_index() + (damage_letter ? 1 : 0)};
         r.damage = damage;
         r.input_bytes = cut.input_bytes();
+        if (text_sha)
+            file->text =
+                text_hash{text_head.so_far(), text_sha->so_far(), text_bytes};
         bytes_done_ += in.is_stdin ? 0 : in.size;
         file->reading_done = true;
     } catch (const std::exception& e) {

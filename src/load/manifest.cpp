@@ -146,6 +146,43 @@ pg::db_status manifest::load_of(const std::string& path, bool completed,
     return std::nullopt;
 }
 
+pg::db_status manifest::text_head_known(const digest& head, bool& known)
+{
+    std::vector<text_row> rows;
+    const text_value params[] = {bytea_text(head)};
+    if (auto e = query("SELECT EXISTS (SELECT 1 FROM " + files_ +
+                           " WHERE head_sha256 = $1 AND completed_at IS NOT "
+                           "NULL)",
+                       params, "reading the manifest", rows))
+        return e;
+    known = !rows.empty() && rows.front().at(0) == "t";
+    return std::nullopt;
+}
+
+pg::db_status manifest::finished_with_text(const text_hash& text,
+                                           std::optional<finished_load>& out)
+{
+    out.reset();
+    std::vector<text_row> rows;
+    const text_value params[] = {bytea_text(text.head), bytea_text(text.whole),
+                                 number_text(text.bytes)};
+    if (auto e = query(
+            "SELECT load_id, path, to_char(completed_at, "
+            "'YYYY-MM-DD HH24:MI:SS TZ'), loaded, dead_lettered FROM " +
+                files_ +
+                " WHERE head_sha256 = $1 AND text_sha256 = $2 AND "
+                "decoded_bytes = $3 AND completed_at IS NOT NULL"
+                " ORDER BY completed_at DESC, load_id DESC LIMIT 1",
+            params, "reading the manifest", rows))
+        return e;
+    if (rows.empty()) return std::nullopt;
+
+    const text_row& r = rows.front();
+    out = finished_load{signed_of(r[0]), r[1].value_or(""), r[2].value_or(""),
+                        unsigned_of(r[3]), unsigned_of(r[4])};
+    return std::nullopt;
+}
+
 pg::db_status manifest::finished_with(const digest& sha256,
                                       std::optional<finished_load>& out)
 {
@@ -246,7 +283,9 @@ pg::db_status manifest::begin(const file_identity& file,
 }
 
 pg::db_status manifest::complete(std::int64_t load_id, const start_point& end,
-                                 const std::string& damage, load_totals& totals)
+                                 const std::string& damage,
+                                 const std::optional<text_hash>& text,
+                                 load_totals& totals)
 {
     // The chunks must tile the text from the start to the end, and their
     // records must reach the end's record count: only then is every byte
@@ -254,14 +293,17 @@ pg::db_status manifest::complete(std::int64_t load_id, const start_point& end,
     const text_value params[] = {
         number_text(load_id), number_text(end.decoded_offset),
         number_text(end.line), number_text(end.index),
-        damage.empty() ? std::nullopt : text_value(damage)};
+        damage.empty() ? std::nullopt : text_value(damage),
+        text ? text_value(bytea_text(text->whole)) : std::nullopt,
+        text ? text_value(bytea_text(text->head)) : std::nullopt};
     std::vector<text_row> rows;
     if (auto e = query(
             "UPDATE " + files_ +
                 " f SET completed_at = now(), decoded_bytes = $2, "
                 "end_line = $3, records = c.records, loaded = c.loaded, "
                 "dead_lettered = c.dead_lettered, blank_lines = c.blank_lines, "
-                "damage = $5 FROM (SELECT count(*) AS chunks, "
+                "damage = $5, text_sha256 = $6, head_sha256 = $7 "
+                "FROM (SELECT count(*) AS chunks, "
                 "coalesce(sum(next_offset - chunk_offset), 0) AS covered, "
                 "coalesce(sum(records), 0) AS records, "
                 "coalesce(sum(loaded), 0) AS loaded, "

@@ -100,6 +100,18 @@ public:
     [[nodiscard]] pg::db_status
     finished_with(const digest& sha256, std::optional<finished_load>& out);
 
+    /// Whether a completed load's decoded text starts like one whose
+    /// first text_head_bytes have digest `head`: cheap to know, and only
+    /// then is a whole text worth hashing.
+    [[nodiscard]] pg::db_status text_head_known(const digest& head,
+                                                bool& known);
+
+    /// A completed load of the same decoded text (the same events in
+    /// another coding), if any.
+    [[nodiscard]] pg::db_status
+    finished_with_text(const text_hash& text,
+                       std::optional<finished_load>& out);
+
     /// Resumes the unfinished load of this content, or records a new one
     /// cut into `chunk_bytes` chunks from `start` (for a file that grew
     /// since `grown_from`).
@@ -117,6 +129,7 @@ public:
     [[nodiscard]] pg::db_status complete(std::int64_t load_id,
                                          const start_point& end,
                                          const std::string& damage,
+                                         const std::optional<text_hash>& text,
                                          load_totals& totals);
 
     /// The SQL that records a chunk, for its batch's ledger.

@@ -504,3 +504,34 @@ TEST_CASE("PostgreSQL away longer than --retry-for-s ends the run with "
     CHECK(rows(db) == events + 1000);
     CHECK(distinct_ids(db) == events + 1000);
 }
+
+TEST_CASE("the same events compressed by a rotation are known, a file that "
+          "only starts alike is not")
+{
+    const std::string dsn = ks::test::fresh_database("load");
+    test_db db(dsn);
+    temp_dir dir("load-e2e");
+
+    // Larger than the head that is hashed first, with a byte order mark.
+    const std::string text = "\xEF\xBB\xBF" + ndjson(0, 3000, "r", "\r\n");
+    write_file(dir.file("koreshield.log.1"), text);
+    std::string out;
+    REQUIRE(load(dsn, {dir.file("koreshield.log.1")}, out) == 0);
+    REQUIRE(rows(db) == 3000);
+
+    // logrotate's compress: the same text, new bytes, new names.
+    write_file(dir.file("koreshield.log.2.gz"), gzip_member(text));
+    write_file(dir.file("koreshield.log.2.zst"), zstd_sized(text));
+    REQUIRE(load(dsn, {dir.file("koreshield.log.2.gz"),
+                       dir.file("koreshield.log.2.zst")},
+                 out) == 0);
+    INFO(out);
+    CHECK(rows(db) == 3000);
+    CHECK(out.find("in another coding") != std::string::npos);
+
+    // The same start with one more event is other content.
+    write_file(dir.file("other.gz"),
+               gzip_member(text + event_line(3000, "r") + "\r\n"));
+    REQUIRE(load(dsn, {dir.file("other.gz")}, out) == 0);
+    CHECK(rows(db) == 6001);
+}
