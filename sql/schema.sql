@@ -116,3 +116,26 @@ CREATE TABLE IF NOT EXISTS koreshield_load_chunks (
     committed_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (load_id, chunk_offset)
 );
+
+-- The sink's ledger of committed requests: one row per request, written
+-- in the same transaction as its rows. Shippers send a batch again when
+-- its answer was lost (a timeout, a closed connection, a restart); the
+-- retry finds its key here and is answered with the counts recorded,
+-- storing nothing twice. The key is the SHA-256 of the decoded body, or
+-- of the Idempotency-Key header when the client sent one. Entries older
+-- than the sink's --dedup-window-h are deleted by the sink itself.
+CREATE TABLE IF NOT EXISTS koreshield_ingest_requests (
+    request_key   BYTEA PRIMARY KEY,
+    -- 'body' or 'idempotency-key': what the key was computed from
+    key_source    TEXT NOT NULL,
+    -- the id the first delivery was answered with (X-Request-Id)
+    request_id    TEXT NOT NULL,
+    received_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+    received      BIGINT NOT NULL,
+    loaded        BIGINT NOT NULL,
+    dead_lettered BIGINT NOT NULL,
+    blank_lines   BIGINT NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS idx_koreshield_ingest_requests_received
+    ON koreshield_ingest_requests (received_at);

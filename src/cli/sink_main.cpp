@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 
 #include <charconv>
+#include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
@@ -51,6 +52,10 @@ struct options {
     unsigned group_delay_ms = 0;
     unsigned idle_timeout_s = 60;
     unsigned shutdown_grace_s = 30;
+    std::string ledger_table = "koreshield_ingest_requests";
+    unsigned dedup_window_h = 7 * 24;
+    bool no_dedup = false;
+    bool reject_undecodable = false;
     std::string log_level = "info";
 };
 
@@ -160,6 +165,21 @@ void add_flags(CLI::App& app, options& opt)
                    "PostgreSQL's hands always get their answer")
         ->check(CLI::Range(0u, 3600u))
         ->capture_default_str();
+    app.add_option("--ledger-table", opt.ledger_table,
+                   "Table of committed requests, whose retries are "
+                   "answered from it instead of being stored again")
+        ->capture_default_str();
+    app.add_option("--dedup-window-h", opt.dedup_window_h,
+                   "Hours a committed request is remembered: a retry "
+                   "arriving later is stored again")
+        ->check(CLI::Range(1u, 24u * 366u))
+        ->capture_default_str();
+    app.add_flag("--no-dedup", opt.no_dedup,
+                 "Keep no ledger: a retried request is stored again");
+    app.add_flag("--reject-undecodable", opt.reject_undecodable,
+                 "Answer 422 to a body that cannot be decompressed, "
+                 "instead of storing it whole as a dead letter and "
+                 "answering 200");
     app.add_option("--log-level", opt.log_level,
                    "debug, info, warn or error (logs go to stderr)")
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
@@ -230,6 +250,17 @@ std::optional<std::string> make_settings(const options& opt, settings& out)
     out.writer.events = {opt.db.table, std::string(ks::ingest::event_columns)};
     out.writer.dead_letters = {opt.db.dead_letter_table,
                                std::string(ks::ingest::dead_letter_columns)};
+    if (!opt.no_dedup) {
+        try {
+            out.server.ledger.emplace(opt.ledger_table);
+        } catch (const std::invalid_argument& e) {
+            return "--ledger-table: " + std::string(e.what());
+        }
+        out.writer.also_checked.emplace_back(out.server.ledger->target(),
+                                             "request ledger");
+    }
+    out.server.dedup_window = std::chrono::hours(opt.dedup_window_h);
+    out.server.reject_undecodable = opt.reject_undecodable;
     out.writer.connections = opt.writers;
     out.writer.group_max_bytes = opt.group_max_bytes;
     out.writer.group_delay_ms = opt.group_delay_ms;
@@ -278,11 +309,13 @@ std::optional<int> check_tables(const settings& s, const ks::http::logger& log)
     }
     const bool refused = problem->sqlstate == "42501";
     const char* remedy =
-        refused ? "; grant the sink's role INSERT on both tables and USAGE "
-                  "on their id sequences"
+        refused ? "; grant the sink's role INSERT on the tables (and "
+                  "SELECT, UPDATE, DELETE on the ledger) and USAGE on their "
+                  "id "
+                  "sequences"
                 : "; create the tables with sql/schema.sql (psql DSN -f "
-                  "sql/schema.sql), or name existing ones with --table and "
-                  "--dead-letter-table";
+                  "sql/schema.sql), or name existing ones with --table, "
+                  "--dead-letter-table and --ledger-table";
     log.write(ks::http::log_level::error, "start_failed", "error",
               problem->message + remedy, "sqlstate", problem->sqlstate);
     return exit_failure;

@@ -56,6 +56,8 @@ failure_info info_for(failure f) noexcept
         return {413, 0};
     case failure::unsupported_encoding:
         return {415, 0};
+    case failure::undecodable_body:
+        return {422, 0};
     case failure::header_too_large:
         return {431, 0};
     case failure::larger_than_budget:
@@ -91,6 +93,8 @@ std::string_view failure_code(failure f) noexcept
         return "decoded_too_large";
     case failure::unsupported_encoding:
         return "unsupported_encoding";
+    case failure::undecodable_body:
+        return "undecodable_body";
     case failure::header_too_large:
         return "header_too_large";
     case failure::larger_than_budget:

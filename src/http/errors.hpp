@@ -14,6 +14,7 @@ enum class failure : std::uint8_t {
     body_too_large,       // more body bytes on the wire than allowed
     decoded_too_large,    // the decoded body is over its limit
     unsupported_encoding, // Content-Encoding names an unknown coding
+    undecodable_body,     // corrupt or truncated compression, refused
     header_too_large,     // request line and headers over their limit
     larger_than_budget,   // the request needs more than the memory budget
     memory_budget_full,   // the memory budget cannot cover the request now
@@ -39,8 +40,10 @@ std::string_view failure_code(failure f) noexcept;
 ///
 /// Statuses follow what shippers do with them (wire-formats.md, section
 /// 7): 503 with Retry-After for every condition worth retrying, 413 for
-/// bodies over a limit, 415 for an unknown coding, 500 when PostgreSQL
-/// refuses the data.
+/// bodies over a limit, 415 for an unknown coding, 422 for a body that
+/// cannot be decompressed (when it is refused rather than kept as a dead
+/// letter: every shipper drops a 422 instead of retrying or stalling),
+/// 500 when PostgreSQL refuses the data.
 error_reply make_error_reply(failure f, std::string_view message,
                              std::string_view sqlstate = {});
 

@@ -66,6 +66,14 @@ constexpr std::size_t linger_max_bytes = 8u << 20;
 /// example when out of file descriptors), so the loop does not spin.
 constexpr auto accept_retry_delay = std::chrono::milliseconds(100);
 
+/// How often the request ledger is trimmed to the dedup window.
+constexpr auto ledger_purge_every = std::chrono::seconds(60);
+
+/// The header a client may name its request with, so that a retry is
+/// known even when its body differs (say, recompressed or re-batched
+/// with the same events in the same order).
+constexpr std::string_view idempotency_key_field = "Idempotency-Key";
+
 /// The preparer of the I/O thread running the current handler; set once
 /// per thread by server_core::run_thread.
 thread_local ingest::preparer* current_preparer = nullptr;
@@ -200,6 +208,7 @@ private:
     void wait_for_threads();
     bool threads_done_within(std::chrono::seconds limit);
     void wait_until_threads_done();
+    void schedule_purge();
 
     server_config config_;
     pg::writer& writer_;
@@ -217,6 +226,7 @@ private:
     net::io_context ioc_;
     tcp::acceptor acceptor_;
     net::steady_timer retry_timer_;
+    net::steady_timer purge_timer_;
     tcp::endpoint bound_;
 
     std::mutex lifecycle_mutex_; // start() and stop()
@@ -300,7 +310,9 @@ private:
     void do_ping();
     void on_ping(pg::commit_outcome outcome);
 
-    void send_counts(std::uint64_t loaded, std::uint64_t dead_lettered);
+    /// 200 with the tally; `duplicate_of` names the request that stored
+    /// these rows when this one is a repeat of it.
+    void send_counts(std::string_view duplicate_of = {});
     void send_failure(failure f, std::string_view message,
                       std::string_view sqlstate = {},
                       std::string_view allow = {});
@@ -374,7 +386,8 @@ server_core::server_core(server_config config, pg::writer& writer,
     : config_(std::move(config)), writer_(writer), log_(log),
       budget_(config_.memory_budget_bytes),
       ioc_(static_cast<int>(std::max(config_.io_threads, 1u))),
-      acceptor_(net::make_strand(ioc_)), retry_timer_(acceptor_.get_executor())
+      acceptor_(net::make_strand(ioc_)), retry_timer_(acceptor_.get_executor()),
+      purge_timer_(acceptor_.get_executor())
 {
     if (config_.ingest_path.empty() || config_.ingest_path[0] != '/')
         throw std::invalid_argument("the ingest path must start with '/'");
@@ -447,7 +460,10 @@ void server_core::start()
         preparers_.push_back(std::make_unique<ingest::preparer>(
             config_.mapping, config_.limits));
 
-    net::dispatch(acceptor_.get_executor(), [this] { do_accept(); });
+    net::dispatch(acceptor_.get_executor(), [this] {
+        do_accept();
+        if (config_.ledger) schedule_purge();
+    });
     for (unsigned i = 0; i < config_.io_threads; ++i)
         threads_.emplace_back(
             [this, prep = preparers_[i].get()] { run_thread(prep); });
@@ -523,6 +539,31 @@ void server_core::remove_session(registration r)
     sessions_.erase(r);
 }
 
+void server_core::schedule_purge()
+{
+    // On the acceptor's strand, like stop()'s cancel: a stop seen here
+    // ends the cycle, so the timer never keeps the threads running.
+    if (stopping_) return;
+    purge_timer_.expires_after(ledger_purge_every);
+    purge_timer_.async_wait([this](error_code ec) {
+        if (ec || stopping_) return;
+
+        // A batch with a ledger statement and no rows: the writer runs it
+        // in a transaction of its own, like any other.
+        auto purge = std::make_shared<pg::batch>();
+        purge->events.finish();
+        purge->dead_letters.finish();
+        purge->ledger = config_.ledger->purge(config_.dedup_window);
+        writer_.submit(std::move(purge), [this](pg::commit_outcome o) {
+            if (o.kind != pg::outcome_kind::committed &&
+                o.kind != pg::outcome_kind::stopped)
+                log_.write(log_level::warn, "ledger_purge_failed", "message",
+                           o.message);
+            net::post(acceptor_.get_executor(), [this] { schedule_purge(); });
+        });
+    });
+}
+
 void server_core::stop()
 {
     std::lock_guard lock(lifecycle_mutex_);
@@ -543,6 +584,7 @@ void server_core::stop()
         error_code ignored;
         acceptor_.close(ignored);
         retry_timer_.cancel();
+        purge_timer_.cancel();
     });
 
     // Ask every connection to finish; idle ones close at once.
@@ -993,13 +1035,15 @@ void session::do_ingest()
     // preparer takes the memory it needs from this request's hold.
     auto rows = std::make_shared<pg::batch>();
     ingest::prepare_result prepared;
+    const auto& ledger = server_.config().ledger;
+    digest text_sha256{};
     try {
         const ks::padded_buffer& body = parser_->get().body().bytes;
         body_bytes_ = body.size();
         prepared = current_preparer->prepare(
             content_encoding(), std::span<const char>(body.data(), body.size()),
             ingest::origin{"request", request_id_}, ingest::pg_now(), *rows,
-            tally_, &hold_);
+            tally_, &hold_, ledger ? &text_sha256 : nullptr);
     } catch (const std::exception& e) {
         give_back_body();
         return send_failure(failure::internal_error,
@@ -1021,6 +1065,19 @@ void session::do_ingest()
         return send_failure(failure::decoded_too_large, prepared.message);
     if (prepared.status == ingest::prepare_status::larger_than_budget)
         return send_failure(failure::larger_than_budget, prepared.message);
+    if (prepared.undecodable && server_.config().reject_undecodable)
+        return send_failure(failure::undecodable_body, prepared.message);
+
+    // The request's identity goes in with its rows; a client's own key
+    // wins over the body's digest.
+    if (ledger) {
+        const auto key = parser_->get().find(idempotency_key_field);
+        ledger->attach(*rows,
+                       key != parser_->get().end() && !key->value().empty()
+                           ? ingest::key_from_header(to_std(key->value()))
+                           : ingest::request_key{text_sha256, "body"},
+                       request_id_, tally_);
+    }
 
     // The writer answers on one of its threads; the answer is carried
     // back to this connection's strand. The tracked executor keeps the
@@ -1064,9 +1121,23 @@ void session::on_commit(pg::commit_outcome outcome)
     case pg::outcome_kind::committed: {
         // Rows PostgreSQL refused after all went to the dead letters in
         // the same transaction; count them there.
-        std::uint64_t loaded = std::min(outcome.events_loaded, tally_.loaded);
-        std::uint64_t dead = tally_.dead_lettered + (tally_.loaded - loaded);
-        return send_counts(loaded, dead);
+        const std::uint64_t refused = std::min(outcome.refused, tally_.loaded);
+        tally_.loaded -= refused;
+        tally_.dead_lettered += refused;
+        return send_counts();
+    }
+    case pg::outcome_kind::duplicate: {
+        // Stored by an earlier delivery: answered as that one was.
+        auto first = ingest::request_ledger::recorded(outcome.ledger_row);
+        if (!first)
+            return send_failure(failure::internal_error,
+                                "the request was stored before, but the "
+                                "ledger holds no counts for it");
+        server_.log().write(log_level::info, "duplicate_request",
+                            "request_id", request_id_, "first_request_id",
+                            first->request_id);
+        tally_ = first->tally;
+        return send_counts(first->request_id);
     }
     case pg::outcome_kind::unavailable:
         return send_failure(failure::database_unavailable, outcome.message);
@@ -1101,16 +1172,20 @@ void session::on_ping(pg::commit_outcome outcome)
     send_failure(failure::database_unavailable, outcome.message);
 }
 
-void session::send_counts(std::uint64_t loaded, std::uint64_t dead_lettered)
+void session::send_counts(std::string_view duplicate_of)
 {
     std::string body;
-    body.reserve(128);
+    body.reserve(160);
     body += "{\"request_id\":";
     append_json_string(body, request_id_);
     body += ",\"received\":" + std::to_string(tally_.received);
-    body += ",\"loaded\":" + std::to_string(loaded);
-    body += ",\"dead_lettered\":" + std::to_string(dead_lettered);
+    body += ",\"loaded\":" + std::to_string(tally_.loaded);
+    body += ",\"dead_lettered\":" + std::to_string(tally_.dead_lettered);
     body += ",\"blank_lines\":" + std::to_string(tally_.blank_lines);
+    if (!duplicate_of.empty()) {
+        body += ",\"duplicate_of\":";
+        append_json_string(body, duplicate_of);
+    }
     body += '}';
     send(200, std::move(body));
 }

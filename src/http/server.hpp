@@ -2,12 +2,15 @@
 
 #include "http/log.hpp"
 #include "ingest/pipeline.hpp"
+#include "ingest/request_ledger.hpp"
 #include "map/mapper.hpp"
 #include "pg/writer.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace ks::http {
@@ -38,6 +41,18 @@ struct server_config {
     /// How long a request waits for the budget before it is answered
     /// 503; 0 answers at once.
     unsigned budget_wait_ms = 1000;
+
+    /// The ledger of committed requests: a request it knows (the same
+    /// decoded body, or the same Idempotency-Key header) is answered 200
+    /// with the counts recorded the first time and stores nothing. None:
+    /// every request is stored, retries included.
+    std::optional<ingest::request_ledger> ledger;
+    /// Ledger entries older than this are deleted, a slice each minute.
+    std::chrono::seconds dedup_window{7 * 24 * 3600};
+
+    /// A body that cannot be decompressed is answered 422 instead of
+    /// being stored whole as a dead letter and answered 200.
+    bool reject_undecodable = false;
 };
 
 /// The HTTP/1.1 front door of the sink.

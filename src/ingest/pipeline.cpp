@@ -140,6 +140,95 @@ void optional_int(pg::copy_buffer& b, std::int64_t v)
         b.null();
 }
 
+/// Appends one dead-letter tuple; `kept` is the part of the raw bytes
+/// stored, `raw_bytes` their full size.
+void put_dead_letter(pg::copy_buffer& b, const origin& from,
+                     std::int64_t receive_time, std::int64_t index,
+                     std::int64_t line, std::int64_t offset, ks::reason why,
+                     std::string_view message, std::string_view kept,
+                     std::uint64_t raw_bytes)
+{
+    // Reasons may quote input; names may be file paths in any encoding.
+    // Both go to text columns, which accept only valid UTF-8.
+    b.begin_row(dead_letter_fields);
+    b.timestamptz(receive_time);
+    b.text(from.kind);
+    if (is_storable_text(from.name))
+        b.text(from.name);
+    else
+        b.text(to_storable_text(from.name));
+    optional_int(b, index);
+    optional_int(b, line);
+    optional_int(b, offset);
+    b.text(reason_code(why));
+    if (is_storable_text(message))
+        b.text(message);
+    else
+        b.text(to_storable_text(message));
+    b.bytea(kept);
+    b.int64(static_cast<std::int64_t>(raw_bytes));
+}
+
+/// The JSON text of an events tuple's last field (metadata, the event as
+/// mapped); empty when it is NULL or the tuple does not parse.
+std::string_view metadata_of(std::string_view tuple)
+{
+    auto read_be = [&](std::size_t at, int bytes) {
+        std::uint32_t v = 0;
+        for (int i = 0; i < bytes; ++i)
+            v = (v << 8) | static_cast<unsigned char>(tuple[at + i]);
+        return v;
+    };
+    if (tuple.size() < 2) return {};
+    const std::uint32_t fields = read_be(0, 2);
+    std::size_t at = 2;
+    std::string_view last;
+    for (std::uint32_t f = 0; f < fields; ++f) {
+        if (tuple.size() - at < 4) return {};
+        const std::uint32_t length = read_be(at, 4);
+        at += 4;
+        last = {};
+        if (length == 0xFFFFFFFFu) continue;
+        if (tuple.size() - at < length) return {};
+        last = tuple.substr(at, length);
+        at += length;
+    }
+    // jsonb's binary form: a version byte, then the text.
+    return last.empty() ? last : last.substr(1);
+}
+
+/// What a dead letter for a row PostgreSQL refused is made of. The
+/// writer calls it on its own thread, after the preparer moved on, so it
+/// owns copies of everything it needs.
+struct refusal_letters {
+    std::string kind;
+    std::string name;
+    std::int64_t receive_time = 0;
+    std::uint64_t first_index = 0; // of the batch's first record
+    std::vector<std::uint64_t> gaps; // see preparer::gaps_
+    std::size_t max_bytes = 0;
+
+    void operator()(std::uint64_t row, std::string_view tuple,
+                    std::string_view why, pg::copy_buffer& out) const
+    {
+        // Each record before the row that did not become a row moves it
+        // one index further.
+        const auto before = static_cast<std::uint64_t>(
+            std::upper_bound(gaps.begin(), gaps.end(), row) - gaps.begin());
+        const std::uint64_t index = first_index + row + before;
+
+        const std::string_view event = metadata_of(tuple);
+        const std::string message =
+            "PostgreSQL refused the row: " + std::string(why) +
+            "; raw holds the event as mapped (metadata)";
+        put_dead_letter(out, origin{kind, name}, receive_time,
+                        static_cast<std::int64_t>(index), -1, -1,
+                        ks::reason::rejected_by_database, message,
+                        event.substr(0, std::min(event.size(), max_bytes)),
+                        event.size());
+    }
+};
+
 } // namespace
 
 std::int64_t pg_now() noexcept
@@ -158,11 +247,13 @@ preparer::preparer(map::mapping_options options, limits lim)
 prepare_result preparer::prepare(std::string_view content_encoding,
                                  std::span<const char> body, const origin& from,
                                  std::int64_t receive_time, pg::batch& out,
-                                 counts& tally, budget_hold* hold)
+                                 counts& tally, budget_hold* hold,
+                                 digest* text_sha256)
 {
     tally = {};
     out.events.reset();
     out.dead_letters.reset();
+    gaps_.clear();
     hold_ = hold;
     held_before_ = hold == nullptr ? 0 : hold->bytes();
     text_bytes_ = 0;
@@ -195,6 +286,10 @@ prepare_result preparer::prepare(std::string_view content_encoding,
     // A body that cannot be decoded is kept whole, as received, so it can
     // be inspected and replayed; loading a prefix of it would store part
     // of a batch the client may later send again intact.
+    if (text_sha256 != nullptr)
+        *text_sha256 = decoded.error == decode::errc::ok
+                           ? sha256(decoded_.view())
+                           : sha256({body.data(), body.size()});
     if (decoded.error != decode::errc::ok) {
         position at;
         at.offset = static_cast<std::int64_t>(decoded.input_offset);
@@ -210,8 +305,12 @@ prepare_result preparer::prepare(std::string_view content_encoding,
     }
 
     if (!finish_batch(out)) return refuse(out);
+    arm_refusals(out, from, receive_time, 0);
     put_down_text(out);
-    return {};
+    prepare_result done;
+    done.undecodable = decoded.error != decode::errc::ok;
+    if (done.undecodable) done.message = decoded.message;
+    return done;
 }
 
 bool preparer::finish_batch(pg::batch& out)
@@ -370,6 +469,7 @@ prepare_result preparer::prepare_framed(std::string_view text,
     tally = {};
     out.events.reset();
     out.dead_letters.reset();
+    gaps_.clear();
     hold_ = nullptr;
 
     // Without a budget hold no step is refused: the steps' results can
@@ -391,6 +491,9 @@ prepare_result preparer::prepare_framed(std::string_view text,
         ++tally.dead_lettered;
     }
     fine = fine && finish_batch(out);
+    if (fine)
+        arm_refusals(out, from, receive_time,
+                     records.empty() ? 0 : records.front().index);
     return {fine ? prepare_status::ok : prepare_status::over_budget, "", 0};
 }
 
@@ -460,9 +563,6 @@ bool preparer::add_dead_letter(pg::batch& out, const origin& from,
 {
     // The full size, when the caller holds only the start of the bytes.
     raw_bytes = std::max<std::uint64_t>(raw_bytes, raw.size());
-
-    // Reasons may quote input; names may be file paths in any encoding.
-    // Both go to text columns, which accept only valid UTF-8.
     std::string_view kept = raw.substr(
         0, std::min(raw.size(), limits_.max_dead_letter_bytes));
 
@@ -475,24 +575,26 @@ bool preparer::add_dead_letter(pg::batch& out, const origin& from,
                               kept.size();
     if (!make_room(out, b, bytes)) return false;
 
-    b.begin_row(dead_letter_fields);
-    b.timestamptz(receive_time);
-    b.text(from.kind);
-    if (is_storable_text(from.name))
-        b.text(from.name);
-    else
-        b.text(to_storable_text(from.name));
-    optional_int(b, at.index);
-    optional_int(b, at.line);
-    optional_int(b, at.offset);
-    b.text(reason_code(why));
-    if (is_storable_text(message))
-        b.text(message);
-    else
-        b.text(to_storable_text(message));
-    b.bytea(kept);
-    b.int64(static_cast<std::int64_t>(raw_bytes));
+    put_dead_letter(b, from, receive_time, at.index, at.line, at.offset, why,
+                    message, kept, raw_bytes);
+    gaps_.push_back(out.events.rows());
     return cover(out, 0);
+}
+
+void preparer::arm_refusals(pg::batch& out, const origin& from,
+                            std::int64_t receive_time,
+                            std::uint64_t first_index)
+{
+    // Only a batch with rows can have rows refused.
+    if (out.events.rows() == 0) {
+        out.on_refusal = {};
+        gaps_.clear();
+        return;
+    }
+    out.on_refusal.dead_letter = refusal_letters{
+        std::string(from.kind), std::string(from.name), receive_time,
+        first_index, std::move(gaps_), limits_.max_dead_letter_bytes};
+    gaps_.clear();
 }
 
 } // namespace ks::ingest

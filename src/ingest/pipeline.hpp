@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/padded_buffer.hpp"
+#include "core/sha256.hpp"
 #include "decode/body_decoder.hpp"
 #include "decode/decode.hpp"
 #include "frame/framer.hpp"
@@ -13,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ks::ingest {
 
@@ -76,6 +78,8 @@ struct prepare_result {
     /// over_budget: the size the budget hold had to reach when it was
     /// refused; worth trying again once that much can be held.
     std::size_t needed_bytes = 0;
+    /// ok, but the body could not be decoded: it is one dead letter.
+    bool undecodable = false;
 };
 
 /// Runs decode, frame, parse/map and encode for one body and leaves the
@@ -102,10 +106,15 @@ public:
     /// back where it was, and the status is over_budget (try again later)
     /// or larger_than_budget (it could never fit). Without a hold the
     /// decoded size is limited by max_decoded_bytes alone.
+    ///
+    /// With `text_sha256`, the SHA-256 of the decoded body (of the body
+    /// as received when it cannot be decoded) is put there, for the
+    /// request ledger.
     prepare_result prepare(std::string_view content_encoding,
                            std::span<const char> body, const origin& from,
                            std::int64_t receive_time, pg::batch& out,
-                           counts& tally, budget_hold* hold = nullptr);
+                           counts& tally, budget_hold* hold = nullptr,
+                           digest* text_sha256 = nullptr);
 
     /// Maps and encodes `records`, which a chunker framed from `text`
     /// (ks::load::chunk): record offsets are relative to `text`, which
@@ -141,6 +150,8 @@ private:
                                        std::string_view raw,
                                        std::uint64_t raw_bytes = 0);
     [[nodiscard]] bool add_row(pg::batch& out, const map::row& r);
+    void arm_refusals(pg::batch& out, const origin& from,
+                      std::int64_t receive_time, std::uint64_t first_index);
     [[nodiscard]] bool prepare_records(std::string_view text,
                                        const origin& from,
                                        std::int64_t receive_time,
@@ -168,6 +179,11 @@ private:
     padded_buffer decoded_;
     map::row row_;
     map::rejection rejection_;
+
+    // For each record of the body that became a dead letter, the number
+    // of rows before it: the record index of any row can be worked out
+    // from it, should PostgreSQL refuse that row. Empty for a clean body.
+    std::vector<std::uint64_t> gaps_;
 
     // The budget of the body being prepared, if any, and what it holds
     // for that body: before this call, for the decoded text, and what

@@ -5,8 +5,6 @@
 #include "decode/stream_decoder.hpp"
 
 #include <fcntl.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -41,55 +39,9 @@ private:
     int fd_;
 };
 
-struct md_ctx_free {
-    void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
-};
-using md_ctx = std::unique_ptr<EVP_MD_CTX, md_ctx_free>;
-
-[[noreturn]] void throw_openssl(const char* what)
+std::string_view bytes_of(const unsigned char* p, std::size_t n)
 {
-    // The queue holds the reason; take it so it does not leak into an
-    // unrelated later report.
-    char reason[256] = "no reason given";
-    if (const unsigned long e = ERR_get_error(); e != 0)
-        ERR_error_string_n(e, reason, sizeof reason);
-    ERR_clear_error();
-    throw std::runtime_error(std::string("sha-256: ") + what + ": " + reason);
-}
-
-md_ctx new_sha256()
-{
-    md_ctx ctx(EVP_MD_CTX_new());
-    if (!ctx) throw_openssl("EVP_MD_CTX_new");
-    if (EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
-        throw_openssl("EVP_DigestInit_ex");
-    return ctx;
-}
-
-void update(EVP_MD_CTX* ctx, const unsigned char* data, std::size_t n)
-{
-    if (n == 0) return;
-    if (EVP_DigestUpdate(ctx, data, n) != 1) throw_openssl("EVP_DigestUpdate");
-}
-
-digest finish(EVP_MD_CTX* ctx)
-{
-    digest d{};
-    unsigned int len = 0;
-    if (EVP_DigestFinal_ex(ctx, d.data(), &len) != 1)
-        throw_openssl("EVP_DigestFinal_ex");
-    if (len != d.size()) throw_openssl("unexpected digest length");
-    return d;
-}
-
-/// The digest of what `ctx` has seen so far; `ctx` goes on unchanged.
-digest digest_so_far(const EVP_MD_CTX* ctx)
-{
-    md_ctx copy(EVP_MD_CTX_new());
-    if (!copy) throw_openssl("EVP_MD_CTX_new");
-    if (EVP_MD_CTX_copy_ex(copy.get(), ctx) != 1)
-        throw_openssl("EVP_MD_CTX_copy_ex");
-    return finish(copy.get());
+    return {reinterpret_cast<const char*>(p), n};
 }
 
 /// Reads up to `n` bytes, retrying when a signal interrupts. Returns 0
@@ -111,24 +63,6 @@ std::size_t read_some(int fd, unsigned char* buf, std::size_t n,
 
 // Compressed bytes decoded at a time by hash_text.
 constexpr std::size_t text_slice_bytes = 4096;
-
-struct sha256_stream::impl {
-    md_ctx ctx = new_sha256();
-};
-
-sha256_stream::sha256_stream() : impl_(std::make_unique<impl>()) {}
-sha256_stream::~sha256_stream() = default;
-sha256_stream::sha256_stream(sha256_stream&&) noexcept = default;
-sha256_stream& sha256_stream::operator=(sha256_stream&&) noexcept = default;
-
-void sha256_stream::update(std::string_view bytes)
-{
-    ks::load::update(impl_->ctx.get(),
-                     reinterpret_cast<const unsigned char*>(bytes.data()),
-                     bytes.size());
-}
-
-digest sha256_stream::so_far() const { return digest_so_far(impl_->ctx.get()); }
 
 text_hash hash_text(const std::string& path, std::uint64_t limit,
                     bool head_only)
@@ -198,18 +132,6 @@ text_hash hash_text(const std::string& path, std::uint64_t limit,
     return out;
 }
 
-std::string to_hex(const digest& d)
-{
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string hex;
-    hex.reserve(d.size() * 2);
-    for (const unsigned char b : d) {
-        hex.push_back(digits[b >> 4]);
-        hex.push_back(digits[b & 0x0f]);
-    }
-    return hex;
-}
-
 file_hash hash_file(const std::string& path, std::uint64_t limit,
                     std::uint64_t prefix_bytes)
 {
@@ -219,7 +141,7 @@ file_hash hash_file(const std::string& path, std::uint64_t limit,
         const int error = errno;
         throw std::system_error(error, std::generic_category(), "open " + path);
     }
-    const md_ctx ctx = new_sha256();
+    sha256_stream sha;
     file_hash result;
 
     // A limit under one block (a small file hashed up to its listed size)
@@ -240,18 +162,18 @@ file_hash hash_file(const std::string& path, std::uint64_t limit,
         if (prefix_pending && result.bytes + got >= prefix_bytes) {
             const auto head =
                 static_cast<std::size_t>(prefix_bytes - result.bytes);
-            update(ctx.get(), buf.data(), head);
-            result.prefix = digest_so_far(ctx.get());
+            sha.update(bytes_of(buf.data(), head));
+            result.prefix = sha.so_far();
             prefix_pending = false;
-            update(ctx.get(), buf.data() + head, got - head);
+            sha.update(bytes_of(buf.data() + head, got - head));
         } else {
-            update(ctx.get(), buf.data(), got);
+            sha.update(bytes_of(buf.data(), got));
         }
         result.bytes += got;
     }
 
     // Finish the whole; a prefix longer than what was hashed stays empty.
-    result.whole = finish(ctx.get());
+    result.whole = sha.so_far();
     return result;
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/sha256.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -10,11 +12,9 @@
 
 namespace ks::load {
 
-/// A SHA-256 digest.
-using digest = std::array<unsigned char, 32>;
-
-/// Lower-case hex of a digest (64 characters).
-std::string to_hex(const digest& d);
+using ks::digest;
+using ks::sha256_stream;
+using ks::to_hex;
 
 /// What hashing a file found.
 struct file_hash {
@@ -33,24 +33,6 @@ struct file_hash {
 /// (ENOENT, EACCES, EISDIR, ...), std::runtime_error when OpenSSL fails.
 file_hash hash_file(const std::string& path, std::uint64_t limit,
                     std::uint64_t prefix_bytes = 0);
-
-/// SHA-256 of bytes handed over in pieces.
-class sha256_stream {
-public:
-    sha256_stream();
-    ~sha256_stream();
-    sha256_stream(sha256_stream&&) noexcept;
-    sha256_stream& operator=(sha256_stream&&) noexcept;
-
-    void update(std::string_view bytes);
-
-    /// The digest of everything so far; the stream may go on.
-    digest so_far() const;
-
-private:
-    struct impl;
-    std::unique_ptr<impl> impl_;
-};
 
 /// Decoded bytes whose digest names the start of a text.
 inline constexpr std::size_t text_head_bytes = 64 * 1024;

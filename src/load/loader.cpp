@@ -284,9 +284,17 @@ void loader::impl::work() noexcept
                 job->unreadable ? &*job->unreadable : nullptr));
             job->counts = {c.next_offset, tally.received, tally.loaded,
                            tally.dead_lettered, tally.blank_lines};
-            if (job->file->load_id != 0)
-                job->rows->ledger = manifest_.chunk_ledger(
-                    job->file->load_id, c.offset, job->counts);
+            if (job->file->load_id != 0) {
+                const std::int64_t load_id = job->file->load_id;
+                const std::uint64_t offset = c.offset;
+                job->rows->ledger =
+                    manifest_.chunk_ledger(load_id, offset, job->counts);
+                job->rows->on_refusal.amend_ledger =
+                    [this, load_id, offset](std::uint64_t refused) {
+                        return manifest_.chunk_refusals(load_id, offset,
+                                                        refused);
+                    };
+            }
         } catch (const std::exception& e) {
             pg::commit_outcome failed;
             failed.kind = pg::outcome_kind::failed;
@@ -337,10 +345,13 @@ void loader::impl::settle(const std::shared_ptr<chunk_job>& job,
 
     // The manifest row exists already: another loader stored this chunk
     // of the same content at the same time. Its rows are there, once.
-    const bool stored_elsewhere = o.kind == pg::outcome_kind::failed &&
-                                  o.sqlstate == "23505" && f.load_id != 0;
+    const bool stored_elsewhere =
+        o.kind == pg::outcome_kind::duplicate && f.load_id != 0;
     if (o.kind == pg::outcome_kind::unavailable) giving_up_ = true;
     if (o.kind == pg::outcome_kind::committed) {
+        // Rows PostgreSQL refused are dead letters of the same chunk.
+        job->counts.loaded -= std::min(o.refused, job->counts.loaded);
+        job->counts.dead_lettered += o.refused;
         if (unavailable_since_ != steady::time_point{})
             notice_ = "PostgreSQL is available again";
         unavailable_since_ = {};

@@ -350,4 +350,14 @@ std::string manifest::chunk_ledger(std::int64_t load_id, std::uint64_t offset,
            number_text(c.blank_lines) + ");";
 }
 
+std::string manifest::chunk_refusals(std::int64_t load_id,
+                                     std::uint64_t offset,
+                                     std::uint64_t refused) const
+{
+    return "UPDATE " + chunks_ + " SET loaded = loaded - " +
+           number_text(refused) + ", dead_lettered = dead_lettered + " +
+           number_text(refused) + " WHERE load_id = " + number_text(load_id) +
+           " AND chunk_offset = " + number_text(offset) + ";";
+}
+
 } // namespace ks::load

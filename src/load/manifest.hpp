@@ -136,6 +136,11 @@ public:
     std::string chunk_ledger(std::int64_t load_id, std::uint64_t offset,
                              const chunk_counts& counts) const;
 
+    /// The SQL that moves `refused` of a recorded chunk's rows, which
+    /// PostgreSQL refused, to its dead-letter count.
+    std::string chunk_refusals(std::int64_t load_id, std::uint64_t offset,
+                               std::uint64_t refused) const;
+
 private:
     [[nodiscard]] pg::db_status load_of(const std::string& path,
                                         bool completed,

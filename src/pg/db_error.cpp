@@ -47,6 +47,35 @@ std::string join(std::string_view step, std::string_view cause)
     return m;
 }
 
+// The tuple number in a COPY's CONTEXT, which may hold other lines (a
+// trigger's, say) before "COPY name, line 17" or "COPY name, line 17,
+// column c: ...": the first ", line " followed by digits on that line.
+std::uint64_t copy_line_of(std::string_view context) noexcept
+{
+    std::size_t start = 0;
+    while (start < context.size()) {
+        std::size_t end = context.find('\n', start);
+        if (end == std::string_view::npos) end = context.size();
+        std::string_view line = context.substr(start, end - start);
+        start = end + 1;
+        if (line.substr(0, 5) != "COPY ") continue;
+
+        constexpr std::string_view marker = ", line ";
+        for (std::size_t at = line.find(marker); at != std::string_view::npos;
+             at = line.find(marker, at + 1)) {
+            std::uint64_t n = 0;
+            std::size_t i = at + marker.size();
+            for (; i < line.size() && line[i] >= '0' && line[i] <= '9'; ++i) {
+                if (n > (UINT64_MAX - 9) / 10) return 0;
+                n = n * 10 + static_cast<std::uint64_t>(line[i] - '0');
+            }
+            if (i > at + marker.size() && (i == line.size() || line[i] == ','))
+                return n;
+        }
+    }
+    return 0;
+}
+
 } // namespace
 
 bool is_data_sqlstate(std::string_view sqlstate) noexcept
@@ -97,8 +126,11 @@ db_error error_from_result(const PGresult* res, const PGconn* conn,
     const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     std::string sqlstate = state != nullptr ? state : "";
     bool connection_ok = PQstatus(conn) == CONNECTION_OK;
+    std::string alone;
+    append_one_line(alone, primary);
     return db_error{classify(sqlstate, connection_ok), std::move(sqlstate),
-                    std::move(message)};
+                    std::move(message), std::move(alone),
+                    copy_line_of(context)};
 }
 
 db_error error_from_connection(const PGconn* conn, std::string_view step)

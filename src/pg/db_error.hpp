@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace ks::pg {
 
@@ -17,9 +18,21 @@ enum class error_kind : std::uint8_t {
 
 /// A failed database step.
 struct db_error {
+    db_error() = default;
+    db_error(error_kind k, std::string state, std::string text,
+             std::string server_text = {}, std::uint64_t line = 0)
+        : kind(k), sqlstate(std::move(state)), message(std::move(text)),
+          primary(std::move(server_text)), copy_line(line)
+    {
+    }
+
     error_kind kind = error_kind::transient;
     std::string sqlstate; // empty when libpq failed without the server
     std::string message;  // a sentence naming the step and the cause
+    std::string primary;  // the server's own sentence, alone
+    /// The 1-based tuple of a COPY that PostgreSQL refused, from its
+    /// CONTEXT ("COPY t, line 3, column c"); 0 when none is named.
+    std::uint64_t copy_line = 0;
 };
 
 /// Nothing when a step succeeded, else why it failed. Functions returning

@@ -93,7 +93,11 @@ db_status check_table(connection& conn, const copy_target& target,
 db_status check_tables(connection& conn, const writer_config& config)
 {
     if (auto e = check_table(conn, config.events, "events table")) return e;
-    return check_table(conn, config.dead_letters, "dead-letter table");
+    if (auto e = check_table(conn, config.dead_letters, "dead-letter table"))
+        return e;
+    for (const auto& [target, what] : config.also_checked)
+        if (auto e = check_table(conn, target, what)) return e;
+    return std::nullopt;
 }
 
 db_status check_database(const writer_config& config)

@@ -21,7 +21,8 @@ namespace ks::pg {
 [[nodiscard]] db_status check_table(connection& conn, const copy_target& target,
                                     std::string_view what);
 
-/// check_table() for the events table, then the dead-letter table.
+/// check_table() for the events table, the dead-letter table, then
+/// each of config.also_checked.
 [[nodiscard]] db_status check_tables(connection& conn,
                                      const writer_config& config);
 

@@ -55,6 +55,15 @@ struct statements {
     std::string events_step; // names the COPY in error messages
     std::string dead_letters_step;
     std::string ledger_step;
+    std::string sift_first;  // SAVEPOINT; COPY events ...
+    std::string sift_next;   // RELEASE, SAVEPOINT; COPY events ...
+};
+
+/// Where a transaction failed, which decides what can be done about it.
+enum class failed_at : std::uint8_t {
+    opening,      // BEGIN and the ledger, before any row was sent
+    event_rows,   // the events COPY: PostgreSQL refused a row
+    other,        // the dead letters, COMMIT, or the link
 };
 
 commit_outcome make_outcome(outcome_kind kind, std::string message)
@@ -93,6 +102,8 @@ statements make_statements(const writer_config& c)
     s.events_step = "COPY into " + c.events.table;
     s.dead_letters_step = "COPY into " + c.dead_letters.table;
     s.ledger_step = "recording the batch";
+    s.sift_first = "SAVEPOINT ks_sift; " + s.copy_events;
+    s.sift_next = "RELEASE SAVEPOINT ks_sift; " + s.sift_first;
     return s;
 }
 
@@ -100,6 +111,36 @@ std::string milliseconds_text(steady::duration d)
 {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d);
     return std::to_string(std::max<std::int64_t>(ms.count(), 0)) + " ms";
+}
+
+/// Fills `starts` with the offset of each tuple in `tuples` (as laid
+/// out by copy_buffer) and the end; false when they do not parse.
+bool tuple_starts(std::string_view tuples, std::vector<std::size_t>& starts)
+{
+    auto read_be = [&](std::size_t at, int bytes) {
+        std::uint32_t v = 0;
+        for (int i = 0; i < bytes; ++i)
+            v = (v << 8) | static_cast<unsigned char>(tuples[at + i]);
+        return v;
+    };
+
+    std::size_t at = 0;
+    while (at < tuples.size()) {
+        starts.push_back(at);
+        if (tuples.size() - at < 2) return false;
+        const std::uint32_t fields = read_be(at, 2);
+        at += 2;
+        for (std::uint32_t f = 0; f < fields; ++f) {
+            if (tuples.size() - at < 4) return false;
+            const std::uint32_t length = read_be(at, 4);
+            at += 4;
+            if (length == 0xFFFFFFFFu) continue; // NULL
+            if (tuples.size() - at < length) return false;
+            at += length;
+        }
+    }
+    starts.push_back(at);
+    return true;
 }
 
 /// One writer thread's connection and its reconnection schedule. Only
@@ -204,14 +245,164 @@ private:
 
         batch* one[] = {&b};
         commit_outcome out;
+        failed_at where = failed_at::other;
         db_status e =
-            copy_rows(one, out.events_loaded, out.dead_letters_loaded);
+            copy_rows(one, out.events_loaded, out.dead_letters_loaded, where);
+        if (!e) {
+            where = failed_at::other;
+            e = conn_.commit();
+        }
+        if (!e) return out;
+        conn_.recover();
+
+        // Only the ledger can break a unique key before rows are sent.
+        if (where == failed_at::opening && e->sqlstate == "23505" &&
+            !b.ledger.empty())
+            return duplicate_of(b);
+        if (where == failed_at::event_rows && e->kind == error_kind::data &&
+            b.on_refusal.dead_letter)
+            return write_sifting(b, *e);
+        return outcome_from(std::move(*e));
+    }
+
+    // A batch the ledger knows: what the earlier transaction recorded.
+    commit_outcome duplicate_of(const batch& b)
+    {
+        commit_outcome out;
+        out.kind = outcome_kind::duplicate;
+        if (b.ledger_lookup.empty()) return out;
+
+        std::vector<text_row> rows;
+        if (auto e = conn_.query(b.ledger_lookup, {}, sql_.ledger_step, rows)) {
+            // Known to be stored, but its counts are not at hand: the
+            // client must try again to hear them.
+            conn_.recover();
+            return outcome_from(std::move(*e));
+        }
+        if (!rows.empty()) out.ledger_row = std::move(rows.front());
+        return out;
+    }
+
+    // The batch again, its events in windows, each behind a savepoint:
+    // a window PostgreSQL refuses is rolled back, the row it names goes
+    // to the dead letters, and the rest is tried again. Rows are sent at
+    // most about twice when few are refused, and the refused ones cost
+    // one small COPY each, so a batch of bad rows does not turn into a
+    // quadratic amount of traffic.
+    commit_outcome write_sifting(batch& b, const db_error& first)
+    {
+        // Where each tuple starts, to send any run of them.
+        std::vector<std::size_t> starts;
+        starts.reserve(static_cast<std::size_t>(b.events.rows()) + 1);
+        const std::string_view tuples = b.events.tuples();
+        if (!tuple_starts(tuples, starts) ||
+            starts.size() != b.events.rows() + 1)
+            return outcome_from(first);
+        const std::uint64_t n = b.events.rows();
+
+        if (auto e = open_transaction(b.ledger.empty() ? "BEGIN"
+                                                       : "BEGIN; " + b.ledger,
+                                      sql_.ledger_step, false)) {
+            conn_.recover();
+            return outcome_from(std::move(*e));
+        }
+
+        commit_outcome out;
+        copy_buffer refused_letters;
+        std::uint64_t at = 0;
+        std::uint64_t window = n;
+        bool saved = false;
+        while (at < n) {
+            const std::uint64_t end = std::min(n, at + window);
+            std::uint64_t loaded = 0;
+            db_status e = copy_tuples(saved ? sql_.sift_next : sql_.sift_first,
+                                      tuples.substr(starts[at],
+                                                    starts[end] - starts[at]),
+                                      loaded);
+            saved = true;
+            if (!e) {
+                out.events_loaded += loaded;
+                at = end;
+                window = std::min<std::uint64_t>(n, window * 2);
+                continue;
+            }
+            if (e->kind != error_kind::data || !rollback_to_savepoint()) {
+                conn_.recover();
+                return outcome_from(std::move(*e));
+            }
+
+            // The tuple at fault, when it is named; else a smaller window.
+            const std::uint64_t tried = end - at;
+            const std::uint64_t line = e->copy_line;
+            if (line >= 2 && line <= tried) {
+                window = line - 1; // the rows before it load
+                continue;
+            }
+            if (line == 0 && tried > 1) {
+                window = tried / 2;
+                continue;
+            }
+            b.on_refusal.dead_letter(
+                at, tuples.substr(starts[at], starts[at + 1] - starts[at]),
+                e->primary.empty() ? e->message : e->primary,
+                refused_letters);
+            ++out.refused;
+            ++at;
+            window = 1;
+        }
+        refused_letters.finish();
+
+        db_status e = copy_dead_letters(b, refused_letters,
+                                        out.dead_letters_loaded);
+        if (!e && out.refused > 0 && b.on_refusal.amend_ledger) {
+            const std::string sql = b.on_refusal.amend_ledger(out.refused);
+            if (!sql.empty()) e = conn_.exec(sql.c_str(), sql_.ledger_step);
+        }
         if (!e) e = conn_.commit();
         if (e) {
             conn_.recover();
             return outcome_from(std::move(*e));
         }
         return out;
+    }
+
+    // Rolls back the window that failed; false leaves the session to
+    // recover().
+    bool rollback_to_savepoint()
+    {
+        return !conn_.exec("ROLLBACK TO SAVEPOINT ks_sift",
+                           "rolling back a refused window");
+    }
+
+    // One COPY of `tuples` inside the open transaction.
+    [[nodiscard]] db_status copy_tuples(const std::string& sql,
+                                        std::string_view tuples,
+                                        std::uint64_t& loaded)
+    {
+        if (auto e = conn_.start_copy(sql, sql_.events_step)) return e;
+        copy_stream stream(conn_, sql_.events_step);
+        if (auto e = stream.write(copy_buffer::stream_header())) return e;
+        if (auto e = stream.write(tuples)) return e;
+        if (auto e = stream.write(copy_buffer::stream_trailer())) return e;
+        return stream.complete(loaded);
+    }
+
+    // The batch's dead letters and those of its refused rows, in one COPY.
+    [[nodiscard]] db_status copy_dead_letters(const batch& b,
+                                              const copy_buffer& refused,
+                                              std::uint64_t& loaded)
+    {
+        if (b.dead_letters.rows() == 0 && refused.rows() == 0)
+            return std::nullopt;
+        if (auto e = conn_.start_copy(sql_.copy_dead_letters,
+                                      sql_.dead_letters_step))
+            return e;
+        copy_stream stream(conn_, sql_.dead_letters_step);
+        if (auto e = stream.write(copy_buffer::stream_header())) return e;
+        if (auto e = stream.write(b.dead_letters.tuples())) return e;
+        if (auto e = stream.write(refused.tuples())) return e;
+        if (auto e = stream.write(copy_buffer::stream_trailer())) return e;
+        return stream.complete(loaded);
     }
 
     // Several batches in one transaction. A refusal of the data, or a
@@ -234,7 +425,8 @@ private:
         // that skips rows would make them differ).
         std::uint64_t events = 0;
         std::uint64_t dead_letters = 0;
-        db_status e = copy_rows(batches, events, dead_letters);
+        failed_at where = failed_at::other;
+        db_status e = copy_rows(batches, events, dead_letters, where);
         bool shared_out =
             events == events_sent && dead_letters == dead_letters_sent;
         if (!e && shared_out) e = conn_.commit();
@@ -255,10 +447,10 @@ private:
             return;
         }
 
-        // TODO: the error's CONTEXT names the tuple at fault, which would
-        // let the batches before and after it commit as one group again;
-        // one transaction per batch is simpler and refusals are rare,
-        // since rows are validated before they are encoded.
+        // Missing: the error's CONTEXT names the tuple at fault, which
+        // would let the batches before and after it commit as one group
+        // again; one transaction per batch is simpler, and refusals are
+        // rare since rows are validated before they are encoded.
         for (job* m : members) {
             try {
                 m->result = write_alone(*m->work);
@@ -277,10 +469,12 @@ private:
     }
 
     // BEGIN, then the events of every batch in one COPY and their dead
-    // letters in another; the caller commits or rolls back.
+    // letters in another; the caller commits or rolls back. `where` tells
+    // which step failed.
     [[nodiscard]] db_status copy_rows(std::span<batch* const> batches,
                                       std::uint64_t& events,
-                                      std::uint64_t& dead_letters)
+                                      std::uint64_t& dead_letters,
+                                      failed_at& where)
     {
         bool any_events = false;
         bool any_dead_letters = false;
@@ -294,6 +488,7 @@ private:
         // The ledger goes first, in the string that opens the transaction
         // with the first COPY: no round trip of its own, and a duplicate
         // stops the string before any row is sent.
+        where = failed_at::opening;
         if (!any_events && !any_dead_letters)
             return open_transaction("BEGIN; " + ledger, sql_.ledger_step,
                                     false);
@@ -302,7 +497,7 @@ private:
                                         ? sql_.begin_events
                                         : "BEGIN; " + ledger + sql_.copy_events;
             if (auto e = copy(sql, sql_.events_step, batches, &batch::events,
-                              events, true))
+                              events, true, where, failed_at::event_rows))
                 return e;
         }
 
@@ -312,9 +507,11 @@ private:
                 : ledger.empty() ? sql_.begin_dead_letters
                                  : "BEGIN; " + ledger + sql_.copy_dead_letters;
             if (auto e = copy(sql, sql_.dead_letters_step, batches,
-                              &batch::dead_letters, dead_letters, !any_events))
+                              &batch::dead_letters, dead_letters, !any_events,
+                              where, failed_at::other))
                 return e;
         }
+        where = failed_at::other;
         return std::nullopt;
     }
 
@@ -342,16 +539,18 @@ private:
     // One COPY of the `part` of every batch: the header once, each
     // batch's tuples straight from its own buffer, then the trailer, so
     // no batch is copied to join them. `opens` says `sql` begins the
-    // transaction.
+    // transaction; once it is open, `where` becomes `sending`.
     [[nodiscard]] db_status copy(const std::string& sql,
                                  const std::string& step,
                                  std::span<batch* const> batches,
                                  copy_buffer batch::*part,
-                                 std::uint64_t& loaded, bool opens)
+                                 std::uint64_t& loaded, bool opens,
+                                 failed_at& where, failed_at sending)
     {
         db_status started =
             opens ? open_transaction(sql, step) : conn_.start_copy(sql, step);
         if (started) return started;
+        where = sending;
 
         copy_stream stream(conn_, step);
         if (auto e = stream.write(copy_buffer::stream_header())) return e;

@@ -6,8 +6,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace ks::pg {
 
@@ -37,6 +40,29 @@ struct writer_config {
     /// up to 200 ~10 MB requests in flight, Logstash 50 of 125 events),
     /// and when the sink is quiet a wait would only delay the answer.
     unsigned group_delay_ms = 0;
+
+    /// Tables that batches' ledger statements write, checked at start-up
+    /// and by ping() like the two above, with a name for messages
+    /// ("request ledger").
+    std::vector<std::pair<copy_target, std::string>> also_checked{};
+};
+
+/// How a batch's events that PostgreSQL refuses become dead letters, so
+/// that the rest of the batch still loads. Whoever encoded the batch knows
+/// where each row came from and how dead letters are laid out; the writer
+/// only finds the refused rows.
+struct refusal_handler {
+    /// Appends to `out` the dead letter for events tuple `row` (0-based in
+    /// the batch), whose bytes are `tuple` (field count, then fields),
+    /// refused because of `why` (PostgreSQL's sentence). Must not throw
+    /// but for lack of memory.
+    std::function<void(std::uint64_t row, std::string_view tuple,
+                       std::string_view why, copy_buffer& out)>
+        dead_letter;
+    /// SQL (statements ending with ';') run in the transaction once
+    /// `refused` events became dead letters, to bring what `ledger`
+    /// recorded up to date; may return an empty string.
+    std::function<std::string(std::uint64_t refused)> amend_ledger;
 };
 
 /// Rows for both tables that must be committed together or not at all.
@@ -47,14 +73,25 @@ struct batch {
     /// ending with ';': a record of what the rows are (a manifest or
     /// ledger entry), so that they and the record commit together. A
     /// unique violation here means the rows were stored already: the
-    /// batch completes failed with SQLSTATE 23505 and stores nothing. A
-    /// batch with a ledger and no rows still runs its transaction.
+    /// batch completes as a duplicate and stores nothing. A batch with a
+    /// ledger and no rows still runs its transaction.
     std::string ledger;
+    /// A query run when the ledger finds the batch stored already; its
+    /// first row (what the earlier transaction recorded) goes to
+    /// commit_outcome::ledger_row.
+    std::string ledger_lookup;
+    /// Without a dead_letter function, a batch whose rows PostgreSQL
+    /// refuses completes failed.
+    refusal_handler on_refusal;
 };
+
+/// A row of a query, in PostgreSQL's text form; an empty optional is NULL.
+using ledger_values = std::vector<std::optional<std::string>>;
 
 /// How a batch ended.
 enum class outcome_kind : std::uint8_t {
     committed,   // both COPYs ran and COMMIT succeeded
+    duplicate,   // the ledger shows the batch committed before: no rows
     unavailable, // database unreachable, or the queue is full: retry later
     failed,      // PostgreSQL refused the data; retrying will not help
     stopped,     // the writer shut down before the batch ran
@@ -64,7 +101,11 @@ enum class outcome_kind : std::uint8_t {
 struct commit_outcome {
     outcome_kind kind = outcome_kind::committed;
     std::uint64_t events_loaded = 0;
-    std::uint64_t dead_letters_loaded = 0;
+    std::uint64_t dead_letters_loaded = 0; // refused events included
+    /// Events PostgreSQL refused, stored as dead letters instead.
+    std::uint64_t refused = 0;
+    /// duplicate: the ledger_lookup row, when it found one.
+    ledger_values ledger_row;
     std::string sqlstate; // from PostgreSQL, when it answered with an error
     std::string message;  // a sentence for logs and error bodies
 };
@@ -121,6 +162,17 @@ public:
     /// unavailable. When PostgreSQL refuses a group's data, each of its
     /// batches is written again in a transaction of its own, so only a
     /// batch that is refused alone completes failed.
+    ///
+    /// Refused rows: when PostgreSQL refuses a batch's events (a data
+    /// error naming the tuple, say a CHECK constraint or a missing
+    /// partition) and the batch has a refusal_handler, the batch is
+    /// written again with a savepoint per attempt: the rows before the
+    /// named tuple are kept, the tuple becomes a dead letter, and the
+    /// rest is tried in windows that double while they load. An error
+    /// naming no tuple halves the window down to one row. The outcome
+    /// is committed, with `refused` counted; an error that is not about
+    /// data, or one raised at COMMIT (a deferred constraint), still
+    /// fails the batch.
     void submit(std::shared_ptr<batch> b, completion done);
 
     /// Checks, on the health connection, that PostgreSQL answers and

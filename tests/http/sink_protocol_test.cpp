@@ -468,13 +468,21 @@ TEST_CASE("a request that is not HTTP gets 400, oversized headers 431; "
     CHECK(f.count("koreshield_events") == "0");
 }
 
-TEST_CASE("PostgreSQL refusing the data gets 500 with its sqlstate, and "
-          "nothing is written")
+TEST_CASE("PostgreSQL refusing the data at COMMIT gets 500 with its "
+          "sqlstate, and nothing is written")
 {
-    // A constraint no event meets.
+    // A deferred rule no event meets: it is checked only at COMMIT, where
+    // no single row can be set aside.
     sink_fixture f;
-    f.db.exec("ALTER TABLE koreshield_events ADD CONSTRAINT refuse_all "
-              "CHECK (event_type = '')");
+    f.db.exec(R"(
+        CREATE FUNCTION refuse_all() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'refuse_all' USING ERRCODE = '23514';
+        END $$;
+        CREATE CONSTRAINT TRIGGER refuse_all AFTER INSERT
+            ON koreshield_events DEFERRABLE INITIALLY DEFERRED
+            FOR EACH ROW EXECUTE FUNCTION refuse_all();
+    )");
     auto events = koreshield_events(1400, 3);
     auto res =
         f.send({"POST", "/ingest", vector_headers("application/json", "zstd"),

@@ -15,10 +15,10 @@
 #include <system_error>
 #include <vector>
 
-using ks::load::digest;
+using ks::digest;
 using ks::load::file_hash;
 using ks::load::hash_file;
-using ks::load::to_hex;
+using ks::to_hex;
 using ks::test::temp_dir;
 
 namespace {

@@ -60,8 +60,8 @@ TEST_CASE("a batch's ledger statement commits with its rows, and a "
     test::outcome_slot again;
     w.submit(recorded_batch("k1", 3), again.callback());
     o = again.wait();
-    CHECK(o.kind == pg::outcome_kind::failed);
-    CHECK(o.sqlstate == "23505");
+    CHECK(o.kind == pg::outcome_kind::duplicate);
+    CHECK(o.ledger_row.empty());
     CHECK(events_of(db, "k1") == 3);
     CHECK(db.scalar("SELECT count(*) FROM test_ledger") == "1");
 }
@@ -108,12 +108,36 @@ TEST_CASE("in a group, only the batch whose ledger entry exists is refused")
     CHECK(a.wait().kind == pg::outcome_kind::committed);
     CHECK(b.wait().kind == pg::outcome_kind::committed);
     pg::commit_outcome refused = dup.wait();
-    CHECK(refused.kind == pg::outcome_kind::failed);
-    CHECK(refused.sqlstate == "23505");
+    CHECK(refused.kind == pg::outcome_kind::duplicate);
 
     CHECK(events_of(db, "a") == 2);
     CHECK(events_of(db, "b") == 4);
     CHECK(events_of(db, "dup") == 0);
     CHECK(db.scalar("SELECT string_agg(batch_key || ':' || rows, ',' ORDER BY "
                     "batch_key) FROM test_ledger") == "a:2,b:4,dup:2,held:1");
+}
+
+TEST_CASE("a repeated batch is answered with what its ledger lookup finds")
+{
+    std::string dsn = test::fresh_database("pg_writer");
+    test::test_db db(dsn);
+    db.exec(ledger_table);
+    pg::writer w(test::config_for(dsn, 1));
+
+    test::outcome_slot first;
+    w.submit(recorded_batch("k2", 5), first.callback());
+    REQUIRE(first.wait().kind == pg::outcome_kind::committed);
+
+    auto again = recorded_batch("k2", 5);
+    again->ledger_lookup =
+        "SELECT batch_key, rows, NULL FROM test_ledger WHERE batch_key = 'k2'";
+    test::outcome_slot slot;
+    w.submit(again, slot.callback());
+    pg::commit_outcome o = slot.wait();
+    REQUIRE(o.kind == pg::outcome_kind::duplicate);
+    REQUIRE(o.ledger_row.size() == 3);
+    CHECK(o.ledger_row[0] == "k2");
+    CHECK(o.ledger_row[1] == "5");
+    CHECK_FALSE(o.ledger_row[2].has_value());
+    CHECK(events_of(db, "k2") == 5);
 }
