@@ -173,28 +173,9 @@ void put_dead_letter(pg::copy_buffer& b, const origin& from,
 /// mapped); empty when it is NULL or the tuple does not parse.
 std::string_view metadata_of(std::string_view tuple)
 {
-    auto read_be = [&](std::size_t at, int bytes) {
-        std::uint32_t v = 0;
-        for (int i = 0; i < bytes; ++i)
-            v = (v << 8) | static_cast<unsigned char>(tuple[at + i]);
-        return v;
-    };
-    if (tuple.size() < 2) return {};
-    const std::uint32_t fields = read_be(0, 2);
-    std::size_t at = 2;
-    std::string_view last;
-    for (std::uint32_t f = 0; f < fields; ++f) {
-        if (tuple.size() - at < 4) return {};
-        const std::uint32_t length = read_be(at, 4);
-        at += 4;
-        last = {};
-        if (length == 0xFFFFFFFFu) continue;
-        if (tuple.size() - at < length) return {};
-        last = tuple.substr(at, length);
-        at += length;
-    }
     // jsonb's binary form: a version byte, then the text.
-    return last.empty() ? last : last.substr(1);
+    const std::string_view value = pg::copy_buffer::last_field(tuple);
+    return value.empty() ? value : value.substr(1);
 }
 
 /// What a dead letter for a row PostgreSQL refused is made of. The

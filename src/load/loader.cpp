@@ -509,6 +509,23 @@ void loader::impl::say(const std::string& line)
     log_(line);
 }
 
+namespace {
+
+/// Reports a file as loaded already, by `done`; `how` is put after
+/// "already loaded". Returns true, as plan_file does for a settled file.
+bool skip_as_loaded(file_report& r, const finished_load& done,
+                    std::string_view how)
+{
+    r.status = file_status::already_loaded;
+    r.loaded = done.loaded;
+    r.dead_lettered = done.dead_lettered;
+    r.message = "already loaded" + std::string(how) + " from " + done.path +
+                " at " + done.completed_at;
+    return true;
+}
+
+} // namespace
+
 bool loader::impl::plan_file(const input_file& in, file_job& file,
                              open_load& load, std::uint64_t& hashed_bytes)
 {
@@ -565,14 +582,7 @@ bool loader::impl::plan_file(const input_file& in, file_job& file,
             r.message = e->message;
             return false;
         }
-        if (done) {
-            r.status = file_status::already_loaded;
-            r.loaded = done->loaded;
-            r.dead_lettered = done->dead_lettered;
-            r.message = "already loaded from " + done->path + " at " +
-                        done->completed_at;
-            return true;
-        }
+        if (done) return skip_as_loaded(r, *done, "");
     }
 
     // Missing: an earlier load that ended inside a line still being
@@ -606,14 +616,7 @@ bool loader::impl::plan_file(const input_file& in, file_job& file,
                 return false;
             }
         }
-        if (done) {
-            r.status = file_status::already_loaded;
-            r.loaded = done->loaded;
-            r.dead_lettered = done->dead_lettered;
-            r.message = "already loaded, in another coding, from " +
-                        done->path + " at " + done->completed_at;
-            return true;
-        }
+        if (done) return skip_as_loaded(r, *done, ", in another coding,");
     }
 
     const file_identity id{h.whole, in.path, h.bytes, in.mtime_ns};

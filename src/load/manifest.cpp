@@ -162,38 +162,31 @@ pg::db_status manifest::text_head_known(const digest& head, bool& known)
 pg::db_status manifest::finished_with_text(const text_hash& text,
                                            std::optional<finished_load>& out)
 {
-    out.reset();
-    std::vector<text_row> rows;
     const text_value params[] = {bytea_text(text.head), bytea_text(text.whole),
                                  number_text(text.bytes)};
-    if (auto e = query(
-            "SELECT load_id, path, to_char(completed_at, "
-            "'YYYY-MM-DD HH24:MI:SS TZ'), loaded, dead_lettered FROM " +
-                files_ +
-                " WHERE head_sha256 = $1 AND text_sha256 = $2 AND "
-                "decoded_bytes = $3 AND completed_at IS NOT NULL"
-                " ORDER BY completed_at DESC, load_id DESC LIMIT 1",
-            params, "reading the manifest", rows))
-        return e;
-    if (rows.empty()) return std::nullopt;
-
-    const text_row& r = rows.front();
-    out = finished_load{signed_of(r[0]), r[1].value_or(""), r[2].value_or(""),
-                        unsigned_of(r[3]), unsigned_of(r[4])};
-    return std::nullopt;
+    return latest_finished("head_sha256 = $1 AND text_sha256 = $2 AND "
+                           "decoded_bytes = $3",
+                           params, out);
 }
 
 pg::db_status manifest::finished_with(const digest& sha256,
                                       std::optional<finished_load>& out)
 {
+    const text_value params[] = {bytea_text(sha256)};
+    return latest_finished("content_sha256 = $1", params, out);
+}
+
+pg::db_status manifest::latest_finished(const std::string& condition,
+                                        std::span<const text_value> params,
+                                        std::optional<finished_load>& out)
+{
     out.reset();
     std::vector<text_row> rows;
-    const text_value params[] = {bytea_text(sha256)};
     if (auto e = query(
             "SELECT load_id, path, to_char(completed_at, "
             "'YYYY-MM-DD HH24:MI:SS TZ'), loaded, dead_lettered FROM " +
-                files_ +
-                " WHERE content_sha256 = $1 AND completed_at IS NOT NULL"
+                files_ + " WHERE " + condition +
+                " AND completed_at IS NOT NULL"
                 " ORDER BY completed_at DESC, load_id DESC LIMIT 1",
             params, "reading the manifest", rows))
         return e;

@@ -142,6 +142,11 @@ public:
                                std::uint64_t refused) const;
 
 private:
+    // The latest completed load whose row meets `condition`.
+    [[nodiscard]] pg::db_status
+    latest_finished(const std::string& condition,
+                    std::span<const pg::text_value> params,
+                    std::optional<finished_load>& out);
     [[nodiscard]] pg::db_status load_of(const std::string& path,
                                         bool completed,
                                         std::optional<earlier_load>& out);

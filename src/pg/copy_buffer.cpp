@@ -86,6 +86,52 @@ std::string_view copy_buffer::tuples() const noexcept
     return all;
 }
 
+namespace {
+
+/// A big-endian unsigned value of `n` bytes at `p`.
+std::uint32_t read_be(const char* p, int n) noexcept
+{
+    std::uint32_t v = 0;
+    for (int i = 0; i < n; ++i)
+        v = (v << 8) | static_cast<unsigned char>(p[i]);
+    return v;
+}
+
+/// Walks the tuple at the start of `bytes`: its length (0 when it does
+/// not parse) and where its last value lies.
+std::size_t walk_tuple(std::string_view bytes, std::string_view& last) noexcept
+{
+    last = {};
+    if (bytes.size() < 2) return 0;
+    const std::uint32_t fields = read_be(bytes.data(), 2);
+    std::size_t at = 2;
+    for (std::uint32_t f = 0; f < fields; ++f) {
+        if (bytes.size() - at < 4) return 0;
+        const std::uint32_t length = read_be(bytes.data() + at, 4);
+        at += 4;
+        last = {};
+        if (length == 0xFFFFFFFFu) continue; // NULL
+        if (bytes.size() - at < length) return 0;
+        last = bytes.substr(at, length);
+        at += length;
+    }
+    return at;
+}
+
+} // namespace
+
+std::size_t copy_buffer::tuple_length(std::string_view tuples) noexcept
+{
+    std::string_view last;
+    return walk_tuple(tuples, last);
+}
+
+std::string_view copy_buffer::last_field(std::string_view tuple) noexcept
+{
+    std::string_view last;
+    return walk_tuple(tuple, last) == 0 ? std::string_view() : last;
+}
+
 std::string_view copy_buffer::stream_header() noexcept
 {
     return {copy_header, sizeof copy_header};

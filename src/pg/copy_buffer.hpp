@@ -75,6 +75,15 @@ public:
     std::uint64_t rows() const noexcept { return rows_; }
     bool finished() const noexcept { return finished_; }
 
+    /// Bytes of the tuple that `tuples` starts with (as tuples() lays
+    /// them out); 0 when they are cut short or are not a tuple. For the
+    /// rare paths that take a finished batch apart again.
+    static std::size_t tuple_length(std::string_view tuples) noexcept;
+
+    /// The value of the last field of `tuple`; empty for NULL, for no
+    /// field, or for a tuple cut short.
+    static std::string_view last_field(std::string_view tuple) noexcept;
+
     /// The header every stream starts with.
     static std::string_view stream_header() noexcept;
     /// The trailer every finished stream ends with.

@@ -113,31 +113,16 @@ std::string milliseconds_text(steady::duration d)
     return std::to_string(std::max<std::int64_t>(ms.count(), 0)) + " ms";
 }
 
-/// Fills `starts` with the offset of each tuple in `tuples` (as laid
-/// out by copy_buffer) and the end; false when they do not parse.
+/// Fills `starts` with the offset of each tuple in `tuples` and the
+/// end; false when they do not parse.
 bool tuple_starts(std::string_view tuples, std::vector<std::size_t>& starts)
 {
-    auto read_be = [&](std::size_t at, int bytes) {
-        std::uint32_t v = 0;
-        for (int i = 0; i < bytes; ++i)
-            v = (v << 8) | static_cast<unsigned char>(tuples[at + i]);
-        return v;
-    };
-
     std::size_t at = 0;
     while (at < tuples.size()) {
         starts.push_back(at);
-        if (tuples.size() - at < 2) return false;
-        const std::uint32_t fields = read_be(at, 2);
-        at += 2;
-        for (std::uint32_t f = 0; f < fields; ++f) {
-            if (tuples.size() - at < 4) return false;
-            const std::uint32_t length = read_be(at, 4);
-            at += 4;
-            if (length == 0xFFFFFFFFu) continue; // NULL
-            if (tuples.size() - at < length) return false;
-            at += length;
-        }
+        const std::size_t n = copy_buffer::tuple_length(tuples.substr(at));
+        if (n == 0) return false;
+        at += n;
     }
     starts.push_back(at);
     return true;

@@ -535,3 +535,31 @@ TEST_CASE("the same events compressed by a rotation are known, a file that "
     REQUIRE(load(dsn, {dir.file("other.gz")}, out) == 0);
     CHECK(rows(db) == 6001);
 }
+
+TEST_CASE("rows PostgreSQL refuses become dead letters of their file, and "
+          "the manifest counts them")
+{
+    const std::string dsn = ks::test::fresh_database("load");
+    test_db db(dsn);
+    temp_dir dir("load-e2e");
+    db.exec("ALTER TABLE koreshield_events ADD CONSTRAINT not_17 CHECK "
+            "(request_id NOT IN ('x-17', 'x-1500'))");
+
+    // Small chunks, so the refused rows sit in different chunks.
+    write_file(dir.file("x.log"), ndjson(0, 2000, "x"));
+    std::string out;
+    CHECK(load(dsn, {"--chunk-bytes", "64K", dir.file("x.log")}, out) == 3);
+    INFO(out);
+    CHECK(rows(db) == 1998);
+    CHECK(db.scalar("SELECT string_agg(record_index::text || ':' || "
+                    "reason_code || ':' || source, ',' ORDER BY "
+                    "record_index) FROM koreshield_dead_letters") ==
+          "17:rejected_by_database:" + dir.file("x.log") +
+              ",1500:rejected_by_database:" + dir.file("x.log"));
+    CHECK(db.scalar("SELECT loaded || ' ' || dead_lettered || ' ' || "
+                    "records FROM koreshield_load_files") == "1998 2 2000");
+
+    // Known afterwards, like any loaded file.
+    CHECK(load(dsn, {dir.file("x.log")}, out) == 0);
+    CHECK(rows(db) == 1998);
+}

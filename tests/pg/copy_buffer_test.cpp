@@ -202,3 +202,29 @@ TEST_CASE("a moved buffer leaves an empty one that reset makes usable")
     a.reset();
     CHECK(a.bytes() == header);
 }
+
+TEST_CASE("tuples can be walked back: their lengths and last values")
+{
+    copy_buffer b;
+    b.begin_row(2);
+    b.int64(7);
+    b.text("last");
+    b.begin_row(2);
+    b.text("x");
+    b.null();
+    b.finish();
+
+    const std::string_view all = b.tuples();
+    const std::size_t first = copy_buffer::tuple_length(all);
+    CHECK(first == 2 + 4 + 8 + 4 + 4);
+    CHECK(copy_buffer::last_field(all.substr(0, first)) == "last");
+
+    const std::string_view second = all.substr(first);
+    CHECK(copy_buffer::tuple_length(second) == second.size());
+    CHECK(copy_buffer::last_field(second).empty());
+
+    // Cut short: no length, no value.
+    CHECK(copy_buffer::tuple_length(all.substr(0, first - 1)) == 0);
+    CHECK(copy_buffer::last_field(all.substr(0, first - 1)).empty());
+    CHECK(copy_buffer::tuple_length({}) == 0);
+}
