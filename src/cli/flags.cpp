@@ -89,6 +89,12 @@ void add_database_flags(CLI::App& app, database_flags& flags)
                    "Largest single event; larger ones are dead-lettered")
         ->transform(size_value())
         ->capture_default_str();
+    app.add_option("--missing-time", flags.missing_time,
+                   "An event with no timestamp field: 'received' stores it "
+                   "with the time it arrived, marked in metadata; "
+                   "'dead-letter' keeps it out of the table")
+        ->check(CLI::IsMember({"received", "dead-letter"}))
+        ->capture_default_str();
 }
 
 std::optional<std::string> check_table_names(const database_flags& flags)

@@ -29,9 +29,11 @@ struct database_flags {
     std::string table = "koreshield_events";
     std::string dead_letter_table = "koreshield_dead_letters";
     std::uint64_t max_event_bytes = 8u << 20;
+    std::string missing_time = "received"; // or "dead-letter"
 };
 
-/// Declares --dsn, --table, --dead-letter-table and --max-event-bytes.
+/// Declares --dsn, --table, --dead-letter-table, --max-event-bytes and
+/// --missing-time.
 void add_database_flags(CLI::App& app, database_flags& flags);
 
 /// Checks the table names as the writer will quote them; an error

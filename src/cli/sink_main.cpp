@@ -272,6 +272,8 @@ std::optional<std::string> make_settings(const options& opt, settings& out)
     out.server.io_threads = opt.io_threads;
     out.server.limits.max_decoded_bytes = opt.max_decoded_bytes;
     out.server.mapping.max_event_bytes = opt.db.max_event_bytes;
+    out.server.mapping.reject_missing_time =
+        opt.db.missing_time == "dead-letter";
     out.server.memory_budget_bytes = opt.memory_budget_bytes;
     out.server.budget_wait_ms = opt.budget_wait_ms;
     out.server.idle_timeout_s = opt.idle_timeout_s;

@@ -18,6 +18,7 @@ std::string_view reason_code(reason r) noexcept
     case reason::bad_timestamp: return "bad_timestamp";
     case reason::timestamp_out_of_range: return "timestamp_out_of_range";
     case reason::rejected_by_database: return "rejected_by_database";
+    case reason::missing_timestamp: return "missing_timestamp";
     }
     return "unknown";
 }

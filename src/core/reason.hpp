@@ -21,6 +21,7 @@ enum class reason : std::uint8_t {
     bad_timestamp,        // a timestamp field exists but does not parse
     timestamp_out_of_range, // parses, but PostgreSQL cannot store it
     rejected_by_database, // PostgreSQL refused the row
+    missing_timestamp,    // no timestamp field, and receipt time is not used
 };
 
 /// The stable machine-readable code, e.g. "malformed_json".

@@ -318,7 +318,14 @@ bool mapper::impl::resolve_time(std::int64_t receive_time, row& out,
             return take_time(*v, c.names[at], out, why);
     }
 
-    // No candidate at all: the receipt time, marked as such.
+    // No candidate at all: refused, or the receipt time, marked as such.
+    if (options.reject_missing_time) {
+        why.why = ks::reason::missing_timestamp;
+        why.message = "the event has no timestamp field (looked for " +
+                      std::string(chains.time.names[0]) + " and the other "
+                      "time fields of the mapping)";
+        return false;
+    }
     out.event_time = receive_time;
     out.event_time_from_receipt = true;
     return true;

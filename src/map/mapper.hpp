@@ -19,6 +19,11 @@ struct mapping_options {
     std::size_t max_event_bytes = 8 * 1024 * 1024; // one record, raw
     bool derive_severity = true;  // KoreShield's rule for attack records
     bool unwrap_message = true;   // parse a JSON line held in message/log
+    /// An event with no timestamp field at all: false stores it with the
+    /// receipt time, marked in its metadata; true makes it a dead letter
+    /// (missing_timestamp), for audit trails that want only times the
+    /// event itself states.
+    bool reject_missing_time = false;
 };
 
 /// Column values of one koreshield_events row. Views point into the

@@ -256,6 +256,27 @@ TEST_CASE("without any timestamp field the receipt time is used and marked",
     }
 }
 
+TEST_CASE("with reject_missing_time an event without a timestamp field is "
+          "refused, one with a timestamp is not",
+          "[mapper][records]")
+{
+    ks::map::mapping_options options;
+    options.reject_missing_time = true;
+    harness h(options);
+
+    for (const char* record :
+         {R"({"event":"x"})", R"({"timestamp":null,"event":"x"})"}) {
+        INFO(record);
+        outcome o = h.run(record);
+        CHECK_FALSE(o.ok);
+        CHECK(o.why == ks::reason::missing_timestamp);
+        CHECK(o.message.find("no timestamp field") != std::string::npos);
+    }
+    outcome o = h.run(R"({"event":"x","time":"2026-03-01T10:00:00Z"})");
+    CHECK(o.ok);
+    CHECK_FALSE(o.from_receipt);
+}
+
 TEST_CASE("a timestamp field that does not parse refuses the record",
           "[mapper][records]")
 {
