@@ -256,7 +256,8 @@ std::optional<std::string> make_settings(const options& opt, settings& out)
         } catch (const std::invalid_argument& e) {
             return "--ledger-table: " + std::string(e.what());
         }
-        out.writer.also_checked.emplace_back(out.server.ledger->target(),
+        out.writer.ledger_rows = out.server.ledger->target();
+        out.writer.also_checked.emplace_back(out.writer.ledger_rows,
                                              "request ledger");
     }
     out.server.dedup_window = std::chrono::hours(opt.dedup_window_h);

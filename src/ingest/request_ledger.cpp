@@ -14,19 +14,6 @@ std::string key_literal(const digest& d)
     return "'\\x" + to_hex(d) + "'::bytea";
 }
 
-// Request ids are made by the sink (hex), but quoting costs nothing and
-// keeps the statement safe whatever they become.
-std::string text_literal(std::string_view s)
-{
-    std::string out = "'";
-    for (char c : s) {
-        if (c == '\'') out += '\'';
-        out += c;
-    }
-    out += '\'';
-    return out;
-}
-
 bool parse_count(const std::optional<std::string>& v, std::uint64_t& out)
 {
     if (!v) return false;
@@ -60,14 +47,20 @@ void request_ledger::attach(pg::batch& b, const request_key& key,
                             std::string_view request_id,
                             const counts& tally) const
 {
+    // One row for the writer's ledger COPY, laid out as ledger_columns.
+    pg::copy_buffer& row = b.ledger_rows;
+    row.reset();
+    row.begin_row(7);
+    row.bytea({reinterpret_cast<const char*>(key.sha256.data()),
+               key.sha256.size()});
+    row.text(key.source);
+    row.text(request_id);
+    for (std::uint64_t n : {tally.received, tally.loaded, tally.dead_lettered,
+                            tally.blank_lines})
+        row.int64(static_cast<std::int64_t>(n));
+    row.finish();
+
     const std::string k = key_literal(key.sha256);
-    b.ledger = "INSERT INTO " + quoted_ + " " + std::string(ledger_columns) +
-               " VALUES (" + k + ", " + text_literal(key.source) + ", " +
-               text_literal(request_id) + ", " +
-               std::to_string(tally.received) + ", " +
-               std::to_string(tally.loaded) + ", " +
-               std::to_string(tally.dead_lettered) + ", " +
-               std::to_string(tally.blank_lines) + ");";
     b.ledger_lookup = "SELECT request_id, received, loaded, dead_lettered, "
                       "blank_lines FROM " +
                       quoted_ + " WHERE request_key = " + k;

@@ -50,7 +50,8 @@ public:
     pg::copy_target target() const;
 
     /// Makes `b` record `key` with `request_id` and `tally` when it
-    /// commits, and answer a repeat with what was recorded.
+    /// commits (a row in b.ledger_rows, for a writer whose ledger_rows
+    /// target is target()), and answer a repeat with what was recorded.
     void attach(pg::batch& b, const request_key& key,
                 std::string_view request_id, const counts& tally) const;
 

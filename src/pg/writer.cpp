@@ -52,6 +52,7 @@ struct statements {
     std::string copy_events;
     std::string begin_dead_letters;
     std::string copy_dead_letters;
+    std::string copy_ledger_rows; // empty without a ledger table
     std::string events_step; // names the COPY in error messages
     std::string dead_letters_step;
     std::string ledger_step;
@@ -102,6 +103,8 @@ statements make_statements(const writer_config& c)
     s.events_step = "COPY into " + c.events.table;
     s.dead_letters_step = "COPY into " + c.dead_letters.table;
     s.ledger_step = "recording the batch";
+    if (!c.ledger_rows.table.empty())
+        s.copy_ledger_rows = copy_statement(c.ledger_rows);
     s.sift_first = "SAVEPOINT ks_sift; " + s.copy_events;
     s.sift_next = "RELEASE SAVEPOINT ks_sift; " + s.sift_first;
     return s;
@@ -216,7 +219,7 @@ private:
             return false;
         }
         if (b->events.rows() == 0 && b->dead_letters.rows() == 0 &&
-            b->ledger.empty()) {
+            b->ledger.empty() && !has_ledger_rows(*b)) {
             j.result = commit_outcome{};
             return false;
         }
@@ -242,7 +245,7 @@ private:
 
         // Only the ledger can break a unique key before rows are sent.
         if (where == failed_at::opening && e->sqlstate == "23505" &&
-            !b.ledger.empty())
+            (!b.ledger.empty() || has_ledger_rows(b)))
             return duplicate_of(b);
         if (where == failed_at::event_rows && e->kind == error_kind::data &&
             b.on_refusal.dead_letter)
@@ -285,9 +288,9 @@ private:
             return outcome_from(first);
         const std::uint64_t n = b.events.rows();
 
-        if (auto e = open_transaction(b.ledger.empty() ? "BEGIN"
-                                                       : "BEGIN; " + b.ledger,
-                                      sql_.ledger_step, false)) {
+        batch* one[] = {&b};
+        failed_at where = failed_at::opening;
+        if (auto e = open_with_ledger(one, b.ledger, where)) {
             conn_.recover();
             return outcome_from(std::move(*e));
         }
@@ -463,41 +466,81 @@ private:
     {
         bool any_events = false;
         bool any_dead_letters = false;
+        bool any_ledger_rows = false;
         std::string ledger;
         for (const batch* b : batches) {
             any_events = any_events || b->events.rows() > 0;
             any_dead_letters = any_dead_letters || b->dead_letters.rows() > 0;
+            any_ledger_rows = any_ledger_rows || has_ledger_rows(*b);
             ledger += b->ledger;
         }
 
-        // The ledger goes first, in the string that opens the transaction
-        // with the first COPY: no round trip of its own, and a duplicate
-        // stops the string before any row is sent.
+        // The ledger goes first, so that a duplicate stops the transaction
+        // before any event is sent. Its statements ride in the string that
+        // opens the transaction with the first COPY: no round trip of
+        // their own.
         where = failed_at::opening;
+        bool open = false;
+        if (any_ledger_rows) {
+            if (auto e = open_with_ledger(batches, ledger, where)) return e;
+            open = true;
+        }
         if (!any_events && !any_dead_letters)
-            return open_transaction("BEGIN; " + ledger, sql_.ledger_step,
-                                    false);
+            return open ? std::nullopt
+                        : open_transaction("BEGIN; " + ledger,
+                                           sql_.ledger_step, false);
         if (any_events) {
-            const std::string sql = ledger.empty()
-                                        ? sql_.begin_events
-                                        : "BEGIN; " + ledger + sql_.copy_events;
+            const std::string sql =
+                open             ? sql_.copy_events
+                : ledger.empty() ? sql_.begin_events
+                                 : "BEGIN; " + ledger + sql_.copy_events;
             if (auto e = copy(sql, sql_.events_step, batches, &batch::events,
-                              events, true, where, failed_at::event_rows))
+                              events, !open, where, failed_at::event_rows))
                 return e;
+            open = true;
         }
 
         if (any_dead_letters) {
             const std::string sql =
-                any_events     ? sql_.copy_dead_letters
+                open             ? sql_.copy_dead_letters
                 : ledger.empty() ? sql_.begin_dead_letters
                                  : "BEGIN; " + ledger + sql_.copy_dead_letters;
             if (auto e = copy(sql, sql_.dead_letters_step, batches,
-                              &batch::dead_letters, dead_letters, !any_events,
+                              &batch::dead_letters, dead_letters, !open,
                               where, failed_at::other))
                 return e;
         }
         where = failed_at::other;
         return std::nullopt;
+    }
+
+    // BEGIN, the ledger statements `ledger`, and the ledger rows of every
+    // batch in one COPY; whatever fails here fails at the opening.
+    [[nodiscard]] db_status open_with_ledger(std::span<batch* const> batches,
+                                             const std::string& ledger,
+                                             failed_at& where)
+    {
+        bool any_rows = false;
+        for (const batch* b : batches)
+            any_rows = any_rows || has_ledger_rows(*b);
+        if (!any_rows)
+            return open_transaction(ledger.empty() ? "BEGIN"
+                                                   : "BEGIN; " + ledger,
+                                    sql_.ledger_step, false);
+        if (sql_.copy_ledger_rows.empty())
+            return db_error{error_kind::data, "",
+                            "a batch carries ledger rows, but the writer "
+                            "has no ledger table"};
+
+        std::uint64_t stored = 0;
+        return copy("BEGIN; " + ledger + sql_.copy_ledger_rows,
+                    sql_.ledger_step, batches, &batch::ledger_rows, stored,
+                    true, where, failed_at::opening);
+    }
+
+    static bool has_ledger_rows(const batch& b)
+    {
+        return b.ledger_rows.finished() && b.ledger_rows.rows() > 0;
     }
 
     // Sends the statement that opens the transaction with its first COPY.

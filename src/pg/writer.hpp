@@ -45,6 +45,10 @@ struct writer_config {
     /// and by ping() like the two above, with a name for messages
     /// ("request ledger").
     std::vector<std::pair<copy_target, std::string>> also_checked{};
+
+    /// Where batch::ledger_rows go; an empty table name when no batch
+    /// carries any.
+    copy_target ledger_rows{};
 };
 
 /// How a batch's events that PostgreSQL refuses become dead letters, so
@@ -76,6 +80,11 @@ struct batch {
     /// batch completes as a duplicate and stores nothing. A batch with a
     /// ledger and no rows still runs its transaction.
     std::string ledger;
+    /// Ledger entries as rows for writer_config::ledger_rows, copied
+    /// before the events (one COPY for a whole group, where an INSERT per
+    /// batch would cost PostgreSQL a statement each). A unique violation
+    /// there means the same as in `ledger`. Unfinished or empty: none.
+    copy_buffer ledger_rows;
     /// A query run when the ledger finds the batch stored already; its
     /// first row (what the earlier transaction recorded) goes to
     /// commit_outcome::ledger_row.

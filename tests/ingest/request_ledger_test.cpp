@@ -19,14 +19,18 @@ namespace {
 struct fixture {
     std::string dsn = ks::test::fresh_database("ingest");
     ks::test::test_db db{dsn};
-    ks::pg::writer writer{ks::pg::writer_config{
-        dsn,
-        {"koreshield_events", std::string(ks::ingest::event_columns)},
-        {"koreshield_dead_letters",
-         std::string(ks::ingest::dead_letter_columns)},
-        1}};
-    ks::ingest::preparer preparer;
     request_ledger ledger{"koreshield_ingest_requests"};
+    ks::pg::writer writer{[this] {
+        ks::pg::writer_config c{
+            dsn,
+            {"koreshield_events", std::string(ks::ingest::event_columns)},
+            {"koreshield_dead_letters",
+             std::string(ks::ingest::dead_letter_columns)},
+            1};
+        c.ledger_rows = ledger.target();
+        return c;
+    }()};
+    ks::ingest::preparer preparer;
 
     // Prepares `body` as request `id`, records it under the body's
     // digest, and writes it.

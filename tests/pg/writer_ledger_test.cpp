@@ -141,3 +141,49 @@ TEST_CASE("a repeated batch is answered with what its ledger lookup finds")
     CHECK_FALSE(o.ledger_row[2].has_value());
     CHECK(events_of(db, "k2") == 5);
 }
+
+TEST_CASE("ledger rows are copied before the events; a repeated one "
+          "makes only its own batch of a group a duplicate")
+{
+    std::string dsn = test::fresh_database("pg_writer");
+    test::test_db db(dsn);
+    db.exec("CREATE TABLE test_rows (batch_key text PRIMARY KEY, "
+            "rows bigint)");
+    db.exec("INSERT INTO test_rows VALUES ('dup', 2)");
+    pg::writer_config c = test::config_for(dsn, 1);
+    c.ledger_rows = {"test_rows", "(batch_key, rows)"};
+    pg::writer w(c);
+
+    // The same batches as above, recorded as rows instead of statements.
+    auto with_row = [](const std::string& key, int events) {
+        auto b = recorded_batch(key, events);
+        b->ledger.clear();
+        b->ledger_rows.begin_row(2);
+        b->ledger_rows.text(key);
+        b->ledger_rows.int64(events);
+        b->ledger_rows.finish();
+        return b;
+    };
+
+    test::test_db locker(dsn);
+    locker.exec("BEGIN; LOCK TABLE koreshield_events");
+    test::outcome_slot held;
+    w.submit(with_row("held", 1), held.callback());
+    test::wait_for_blocked_writer(db);
+
+    test::outcome_slot a, dup, b;
+    w.submit(with_row("a", 2), a.callback());
+    w.submit(with_row("dup", 2), dup.callback());
+    w.submit(with_row("b", 4), b.callback());
+    locker.exec("ROLLBACK");
+
+    REQUIRE(held.wait().kind == pg::outcome_kind::committed);
+    CHECK(a.wait().kind == pg::outcome_kind::committed);
+    CHECK(b.wait().kind == pg::outcome_kind::committed);
+    CHECK(dup.wait().kind == pg::outcome_kind::duplicate);
+    CHECK(events_of(db, "a") == 2);
+    CHECK(events_of(db, "b") == 4);
+    CHECK(events_of(db, "dup") == 0);
+    CHECK(db.scalar("SELECT string_agg(batch_key || ':' || rows, ',' ORDER BY "
+                    "batch_key) FROM test_rows") == "a:2,b:4,dup:2,held:1");
+}
