@@ -1,5 +1,7 @@
 #include "decode/body_decoder.hpp"
 
+#include "decode/snappy_block.hpp"
+
 #include <string>
 
 namespace ks::decode {
@@ -53,10 +55,15 @@ result body_decoder::decode(std::span<const encoding> codings,
 
         const std::size_t limit =
             last ? max_output_bytes : intermediate_limit(max_output_bytes);
-        stream_.reset(codings[i], limit);
-        result r = stream_.feed(source, target);
         const bool failed_before = first_error.error != errc::ok;
-        if (r.error == errc::ok && !failed_before) r = stream_.finish();
+        result r;
+        if (codings[i] == encoding::snappy) {
+            r = decode_snappy_block(source, limit, target);
+        } else {
+            stream_.reset(codings[i], limit);
+            r = stream_.feed(source, target);
+            if (r.error == errc::ok && !failed_before) r = stream_.finish();
+        }
         if (r.error != errc::ok && !failed_before)
             first_error = in_list(std::move(r), i, codings);
 

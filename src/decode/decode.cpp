@@ -41,13 +41,15 @@ std::string_view encoding_name(encoding e) noexcept
         return "deflate";
     case encoding::zstd:
         return "zstd";
+    case encoding::snappy:
+        return "snappy";
     }
     return "identity";
 }
 
 std::string_view supported_encodings() noexcept
 {
-    return "gzip, x-gzip, deflate, zstd, identity";
+    return "gzip, x-gzip, deflate, zstd, snappy, identity";
 }
 
 encoding_list parse_content_encoding(std::string_view header)
@@ -68,6 +70,8 @@ encoding_list parse_content_encoding(std::string_view header)
             list.order.push_back(encoding::deflate);
         } else if (same_token(token, "zstd")) {
             list.order.push_back(encoding::zstd);
+        } else if (same_token(token, "snappy")) {
+            list.order.push_back(encoding::snappy);
         } else {
             list.error = errc::unsupported_encoding;
             list.unknown = std::string(token);

@@ -12,7 +12,7 @@
 namespace ks::decode {
 
 /// A Content-Encoding the sink understands.
-enum class encoding : std::uint8_t { identity, gzip, deflate, zstd };
+enum class encoding : std::uint8_t { identity, gzip, deflate, zstd, snappy };
 
 /// The lower-case token for an encoding, as it appears in HTTP headers.
 std::string_view encoding_name(encoding e) noexcept;
@@ -60,7 +60,9 @@ struct result {
 /// content). Streaming decoders are used throughout: gzip bodies may hold
 /// several members; zstd bodies several frames, frames without a content
 /// size, and skippable frames; deflate is zlib-wrapped with a raw-deflate
-/// fallback. On error, `out` holds every byte decoded before the damage.
+/// fallback; snappy is the raw block format, decoded whole. On error,
+/// `out` holds every byte decoded before the damage (nothing of a snappy
+/// block).
 /// Never writes more than `max_output_bytes` to `out`. A body with no
 /// bytes at all decodes to nothing under every coding.
 ///

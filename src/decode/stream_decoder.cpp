@@ -136,6 +136,10 @@ result stream_decoder::feed(std::span<const char> chunk, padded_buffer& out)
         return feed_deflate(chunk, out);
     case encoding::zstd:
         return run_zstd(chunk, out);
+    case encoding::snappy:
+        // A raw block is not a stream: decode_snappy_block takes it whole.
+        return fail(errc::unsupported_encoding, 0,
+                    "snappy blocks are decoded whole, not as a stream");
     }
     return ok();
 }
@@ -461,6 +465,7 @@ std::string stream_decoder::unit_label() const
         return deflate_raw_ ? "raw deflate stream"
                             : "zlib-wrapped deflate stream";
     case encoding::identity:
+    case encoding::snappy:
         break;
     }
     return "identity body";

@@ -25,7 +25,8 @@ class zstd_reader;
 /// when its first two bytes fail the zlib header check; zstd may hold
 /// several frames, frames without a content size, and skippable frames.
 /// Anything after the last member or frame that does not start another
-/// one is corrupt.
+/// one is corrupt. snappy's raw block format is not a stream: feed()
+/// refuses it (decode_snappy_block decodes a whole block).
 ///
 /// Errors are sticky: after one, feed() and finish() return it again.
 /// Threads: one decoder per thread.

@@ -155,6 +155,11 @@ std::vector<good_case> make_good_cases()
          zstd_streamed(t) + skippable_frame("x"), t, t.size()},
         {"two codings decoding to exactly the limit fit", "gzip, zstd",
          zstd_sized(gzip_member(o)), o, o.size()},
+        {"snappy raw block decodes", "snappy", snappy_block(t), t},
+        {"snappy block decoding to exactly the limit fits", "snappy",
+         snappy_block(o), o, o.size()},
+        {"gzip inside a snappy block is undone snappy first", "gzip, snappy",
+         snappy_block(gzip_member(t)), t},
     };
 }
 
@@ -172,7 +177,18 @@ std::vector<bad_case> make_bad_cases()
     const std::size_t mid = m_text.size() / 2;
     const std::string gz_of_zstd = gzip_member(f_text);
 
+    const std::string sn = snappy_block(t);
     return {
+        // snappy blocks decode whole or not at all.
+        {"snappy framing format (stream identifier) is corrupt", "snappy",
+         std::string("\xff\x06\x00\x00sNaPpY", 10) + sn, errc::corrupt,
+         "framing format", 0, 0, t, 0, 0},
+        {"snappy block cut short is corrupt", "snappy",
+         sn.substr(0, sn.size() / 2), errc::corrupt, "corrupt", 0, 0, t, 0,
+         0},
+        {"snappy block over the limit is refused before decoding", "snappy",
+         sn, errc::too_large, "over the limit", 0, 0, t, 0, 0,
+         t.size() - 1},
         // gzip damage: where it is found, and what was decoded before.
         {"gzip member 2 with an invalid block type is corrupt", "gzip",
          m1 + with_byte(gzip_member(t), 10, 0x07), errc::corrupt,

@@ -56,6 +56,36 @@ TEST_CASE("a gzip NDJSON body from Vector loads every line")
     require_rows(f.db, rows_of(events), f.sink);
 }
 
+TEST_CASE("snappy and deflate bodies from Vector and Fluent Bit load")
+{
+    sink_fixture f;
+    auto a = koreshield_events(200, 30, 1);
+    auto b = koreshield_events(230, 30, 2);
+
+    // Vector's compression = "snappy": one raw block of the JSON array;
+    // Vector's and syslog-ng's deflate: zlib-wrapped.
+    require_loaded(f.send({"POST", "/ingest",
+                           vector_headers("application/json", "snappy"),
+                           snappy_block(vector_json_array(a))}),
+                   f.sink, 30, 30, 0);
+    require_loaded(f.send({"POST", "/ingest",
+                           vector_headers("application/x-ndjson", "deflate"),
+                           zlib_stream(vector_ndjson(b))}),
+                   f.sink, 30, 30, 0);
+    auto all = a;
+    all.insert(all.end(), b.begin(), b.end());
+    require_rows(f.db, rows_of(all), f.sink);
+
+    // The snappy framing format is a body that cannot be decoded.
+    auto framed = f.send({"POST", "/ingest",
+                          vector_headers("application/json", "snappy"),
+                          std::string("\xff\x06\x00\x00sNaPpY", 10)});
+    require_loaded(framed, f.sink, 1, 0, 1);
+    CHECK(f.db.scalar("SELECT reason FROM koreshield_dead_letters") ==
+          "snappy: the body is in the framing format; send the raw block "
+          "format");
+}
+
 TEST_CASE("an identity NDJSON body with CRLF and blank lines loads each line")
 {
     sink_fixture f;

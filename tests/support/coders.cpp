@@ -1,5 +1,6 @@
 #include "coders.hpp"
 
+#include <snappy.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -115,6 +116,13 @@ std::string zstd_zeros(std::size_t zeros)
 {
     const std::string piece(1u << 20, '\0');
     return zstd_stream_of(piece, zeros, 1, false);
+}
+
+std::string snappy_block(std::string_view data)
+{
+    std::string out;
+    snappy::Compress(data.data(), data.size(), &out);
+    return out;
 }
 
 std::string skippable_frame(std::string_view payload, unsigned nibble)

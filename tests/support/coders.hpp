@@ -33,6 +33,10 @@ std::string zstd_streamed(std::string_view data, int level = 3,
 /// made without holding them all in memory.
 std::string zstd_zeros(std::size_t zeros);
 
+/// One raw snappy block of `data`, as Vector's and Fluent Bit's `snappy`
+/// compression sends a body.
+std::string snappy_block(std::string_view data);
+
 /// A skippable frame; `nibble` picks the magic 0x184D2A50 + nibble.
 std::string skippable_frame(std::string_view payload, unsigned nibble = 0);
 
