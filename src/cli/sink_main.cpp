@@ -56,6 +56,8 @@ struct options {
     unsigned dedup_window_h = 7 * 24;
     bool no_dedup = false;
     bool reject_undecodable = false;
+    std::string auth_file;
+    bool no_auth = false;
     std::string log_level = "info";
 };
 
@@ -180,6 +182,14 @@ void add_flags(CLI::App& app, options& opt)
                  "Answer 422 to a body that cannot be decompressed, "
                  "instead of storing it whole as a dead letter and "
                  "answering 200");
+    app.add_option("--auth-file", opt.auth_file,
+                   "File of accepted credentials, one per line: 'bearer "
+                   "TOKEN' or 'basic USER:PASSWORD'; KORESHIELD_SINK_TOKEN "
+                   "and KORESHIELD_SINK_BASIC_AUTH add one each");
+    app.add_flag("--no-auth",
+                 opt.no_auth,
+                 "Serve without credentials on an address other hosts can "
+                 "reach (on loopback that is the default)");
     app.add_option("--log-level", opt.log_level,
                    "debug, info, warn or error (logs go to stderr)")
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
@@ -261,6 +271,18 @@ std::optional<std::string> make_settings(const options& opt, settings& out)
                                              "request ledger");
     }
     out.server.dedup_window = std::chrono::hours(opt.dedup_window_h);
+
+    // Secrets come from a file or the environment, never from argv,
+    // which every user of the machine can read in /proc.
+    if (!opt.auth_file.empty())
+        if (auto problem = out.server.auth.add_file(opt.auth_file))
+            return *problem;
+    if (auto problem = out.server.auth.add_environment()) return problem;
+    if (out.server.auth.empty() && !opt.no_auth &&
+        !ks::http::is_loopback_host(where.host))
+        return "--listen " + opt.listen +
+               " can be reached from other hosts: give credentials with "
+               "--auth-file or KORESHIELD_SINK_TOKEN, or pass --no-auth";
     out.server.reject_undecodable = opt.reject_undecodable;
     out.writer.connections = opt.writers;
     out.writer.group_max_bytes = opt.group_max_bytes;

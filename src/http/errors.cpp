@@ -46,6 +46,8 @@ failure_info info_for(failure f) noexcept
     switch (f) {
     case failure::bad_request:
         return {400, 0};
+    case failure::unauthorized:
+        return {401, 0};
     case failure::not_found:
         return {404, 0};
     case failure::method_not_allowed:
@@ -83,6 +85,8 @@ std::string_view failure_code(failure f) noexcept
     switch (f) {
     case failure::bad_request:
         return "bad_request";
+    case failure::unauthorized:
+        return "unauthorized";
     case failure::not_found:
         return "not_found";
     case failure::method_not_allowed:

@@ -9,6 +9,7 @@ namespace ks::http {
 /// Every way a request can fail, as the HTTP layer reports it.
 enum class failure : std::uint8_t {
     bad_request,          // not a valid HTTP/1.1 request
+    unauthorized,         // credentials are required and were not given
     not_found,            // no endpoint at this path
     method_not_allowed,   // the path exists, the method is not served there
     body_too_large,       // more body bytes on the wire than allowed

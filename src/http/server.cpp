@@ -299,7 +299,12 @@ private:
     void reserve_body();
     void start_body();
     void wait_for_budget(void (session::*resume)());
-    void refuse_for_budget(failure f, std::string_view message);
+    /// Answers without reading the body, which then closes the
+    /// connection.
+    void refuse_before_body(failure f, std::string_view message);
+    /// Whether the request carries credentials the sink accepts (or none
+    /// are required).
+    bool authorized() const;
     std::string budget_full_message() const;
     void give_back_body();
 
@@ -470,7 +475,8 @@ void server_core::start()
 
     log_.write(log_level::info, "listening", "endpoint", endpoint(),
                "ingest_path", config_.ingest_path, "health_path",
-               config_.health_path, "io_threads", config_.io_threads,
+               config_.health_path, "credentials", config_.auth.size(),
+               "io_threads", config_.io_threads,
                "max_body_bytes", config_.max_body_bytes);
 }
 
@@ -780,6 +786,10 @@ void session::on_read_header(error_code ec, std::size_t)
     keep_alive_ = req.keep_alive();
     route_ = server_.route_for(target);
     started_ = clock_type::now();
+    if (!authorized())
+        return refuse_before_body(failure::unauthorized,
+                                  "this sink requires a bearer token or "
+                                  "basic credentials");
     reserve_body();
 }
 
@@ -795,7 +805,7 @@ void session::reserve_body()
     const std::size_t need =
         static_cast<std::size_t>(*length) + ks::json_padding_bytes;
     if (need > server_.budget().limit())
-        return refuse_for_budget(
+        return refuse_before_body(
             failure::larger_than_budget,
             "the body of " + std::to_string(*length) +
                 " bytes is larger than the sink's whole memory budget of " +
@@ -835,7 +845,7 @@ void session::wait_for_budget(void (session::*resume)())
             "available", server_.budget().available());
     }
     if (now >= budget_deadline_)
-        return refuse_for_budget(failure::memory_budget_full,
+        return refuse_before_body(failure::memory_budget_full,
                                  budget_full_message());
 
     budget_timer_.expires_after(budget_poll_interval);
@@ -845,7 +855,16 @@ void session::wait_for_budget(void (session::*resume)())
     });
 }
 
-void session::refuse_for_budget(failure f, std::string_view message)
+bool session::authorized() const
+{
+    const credentials& auth = server_.config().auth;
+    if (auth.empty()) return true;
+    auto field = parser_->get().find(bhttp::field::authorization);
+    return field != parser_->get().end() &&
+           auth.accepts(to_std(field->value()));
+}
+
+void session::refuse_before_body(failure f, std::string_view message)
 {
     // A body not read yet is left unread, so the connection cannot carry
     // another request.
@@ -951,7 +970,7 @@ void session::on_read_chunks(error_code ec, std::size_t consumed)
     const held_body& body = parser_->get().body();
     if (consumed == 0 && body.bytes.size() == body.allowed &&
         body.allowed == chunked_ceiling())
-        return refuse_for_budget(
+        return refuse_before_body(
             failure::larger_than_budget,
             "the chunked body is larger than the sink's whole memory "
             "budget of " +
@@ -1204,6 +1223,12 @@ void session::send_failure(failure f, std::string_view message,
         response_.set(bhttp::field::retry_after,
                       std::to_string(reply.retry_after_s));
     if (!allow.empty()) response_.set(bhttp::field::allow, allow);
+    if (f == failure::unauthorized) {
+        response_.insert(bhttp::field::www_authenticate,
+                         "Basic realm=\"koreshield-sink\"");
+        response_.insert(bhttp::field::www_authenticate,
+                         "Bearer realm=\"koreshield-sink\"");
+    }
     log_request(reply.status);
     do_write();
 }

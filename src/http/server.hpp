@@ -1,5 +1,6 @@
 #pragma once
 
+#include "http/auth.hpp"
 #include "http/log.hpp"
 #include "ingest/pipeline.hpp"
 #include "ingest/request_ledger.hpp"
@@ -53,6 +54,11 @@ struct server_config {
     /// A body that cannot be decompressed is answered 422 instead of
     /// being stored whole as a dead letter and answered 200.
     bool reject_undecodable = false;
+
+    /// When not empty, every request (health checks too) must carry one
+    /// of these in its Authorization header, or is answered 401 before
+    /// its body is read.
+    credentials auth;
 };
 
 /// The HTTP/1.1 front door of the sink.
