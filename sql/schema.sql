@@ -134,7 +134,9 @@ CREATE TABLE IF NOT EXISTS koreshield_ingest_requests (
     received      BIGINT NOT NULL,
     loaded        BIGINT NOT NULL,
     dead_lettered BIGINT NOT NULL,
-    blank_lines   BIGINT NOT NULL
+    blank_lines   BIGINT NOT NULL,
+    -- rows made from lines that were not JSON (part of loaded)
+    text_lines    BIGINT NOT NULL DEFAULT 0
 );
 
 CREATE INDEX IF NOT EXISTS idx_koreshield_ingest_requests_received

@@ -95,6 +95,12 @@ void add_database_flags(CLI::App& app, database_flags& flags)
                    "'dead-letter' keeps it out of the table")
         ->check(CLI::IsMember({"received", "dead-letter"}))
         ->capture_default_str();
+    app.add_option("--text-lines", flags.text_lines,
+                   "A line that is not JSON: 'event' stores it as an event "
+                   "of type text_line with the line in metadata.message; "
+                   "'dead-letter' keeps it out (not_json)")
+        ->check(CLI::IsMember({"event", "dead-letter"}))
+        ->capture_default_str();
 }
 
 std::optional<std::string> check_table_names(const database_flags& flags)

@@ -30,10 +30,11 @@ struct database_flags {
     std::string dead_letter_table = "koreshield_dead_letters";
     std::uint64_t max_event_bytes = 8u << 20;
     std::string missing_time = "received"; // or "dead-letter"
+    std::string text_lines = "event";      // or "dead-letter"
 };
 
-/// Declares --dsn, --table, --dead-letter-table, --max-event-bytes and
-/// --missing-time.
+/// Declares --dsn, --table, --dead-letter-table, --max-event-bytes,
+/// --missing-time and --text-lines.
 void add_database_flags(CLI::App& app, database_flags& flags);
 
 /// Checks the table names as the writer will quote them; an error

@@ -198,6 +198,7 @@ int main(int argc, char** argv)
     lo.chunk_bytes = static_cast<std::size_t>(opt.chunk_bytes);
     lo.mapping.max_event_bytes = static_cast<std::size_t>(opt.db.max_event_bytes);
     lo.mapping.reject_missing_time = opt.db.missing_time == "dead-letter";
+    lo.mapping.text_lines_as_events = opt.db.text_lines == "event";
     lo.force = opt.force;
     lo.retry_for = std::chrono::seconds(opt.retry_for_s);
     const bool terminal = ::isatty(STDERR_FILENO) == 1;

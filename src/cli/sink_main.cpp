@@ -297,6 +297,7 @@ std::optional<std::string> make_settings(const options& opt, settings& out)
     out.server.mapping.max_event_bytes = opt.db.max_event_bytes;
     out.server.mapping.reject_missing_time =
         opt.db.missing_time == "dead-letter";
+    out.server.mapping.text_lines_as_events = opt.db.text_lines == "event";
     out.server.memory_budget_bytes = opt.memory_budget_bytes;
     out.server.budget_wait_ms = opt.budget_wait_ms;
     out.server.idle_timeout_s = opt.idle_timeout_s;

@@ -1201,6 +1201,8 @@ void session::send_counts(std::string_view duplicate_of)
     body += ",\"loaded\":" + std::to_string(tally_.loaded);
     body += ",\"dead_lettered\":" + std::to_string(tally_.dead_lettered);
     body += ",\"blank_lines\":" + std::to_string(tally_.blank_lines);
+    if (tally_.text_lines != 0)
+        body += ",\"text_lines\":" + std::to_string(tally_.text_lines);
     if (!duplicate_of.empty()) {
         body += ",\"duplicate_of\":";
         append_json_string(body, duplicate_of);

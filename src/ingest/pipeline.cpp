@@ -511,6 +511,7 @@ bool preparer::take_record(std::string_view text, const frame::record& rec,
     if (!add_row(out, row_)) return false;
     ++tally.loaded;
     if (row_.event_time_from_receipt) ++tally.time_from_receipt;
+    if (row_.text_line) ++tally.text_lines;
     return true;
 }
 

@@ -43,6 +43,7 @@ struct counts {
     std::uint64_t dead_lettered = 0;
     std::uint64_t blank_lines = 0;
     std::uint64_t time_from_receipt = 0; // rows without a timestamp field
+    std::uint64_t text_lines = 0; // rows made from lines that are not JSON
 };
 
 /// Limits applied while preparing a body.

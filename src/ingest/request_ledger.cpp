@@ -50,19 +50,19 @@ void request_ledger::attach(pg::batch& b, const request_key& key,
     // One row for the writer's ledger COPY, laid out as ledger_columns.
     pg::copy_buffer& row = b.ledger_rows;
     row.reset();
-    row.begin_row(7);
+    row.begin_row(8);
     row.bytea({reinterpret_cast<const char*>(key.sha256.data()),
                key.sha256.size()});
     row.text(key.source);
     row.text(request_id);
     for (std::uint64_t n : {tally.received, tally.loaded, tally.dead_lettered,
-                            tally.blank_lines})
+                            tally.blank_lines, tally.text_lines})
         row.int64(static_cast<std::int64_t>(n));
     row.finish();
 
     const std::string k = key_literal(key.sha256);
     b.ledger_lookup = "SELECT request_id, received, loaded, dead_lettered, "
-                      "blank_lines FROM " +
+                      "blank_lines, text_lines FROM " +
                       quoted_ + " WHERE request_key = " + k;
 
     // Rows PostgreSQL refuses become dead letters of the same request.
@@ -79,12 +79,13 @@ std::optional<recorded_request>
 request_ledger::recorded(const pg::ledger_values& row)
 {
     recorded_request r;
-    if (row.size() != 5 || !row[0]) return std::nullopt;
+    if (row.size() != 6 || !row[0]) return std::nullopt;
     r.request_id = *row[0];
     if (!parse_count(row[1], r.tally.received) ||
         !parse_count(row[2], r.tally.loaded) ||
         !parse_count(row[3], r.tally.dead_lettered) ||
-        !parse_count(row[4], r.tally.blank_lines))
+        !parse_count(row[4], r.tally.blank_lines) ||
+        !parse_count(row[5], r.tally.text_lines))
         return std::nullopt;
     return r;
 }

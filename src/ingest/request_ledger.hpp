@@ -15,7 +15,7 @@ namespace ks::ingest {
 /// Columns of the request ledger that request_ledger writes.
 inline constexpr std::string_view ledger_columns =
     "(request_key, key_source, request_id, received, loaded, "
-    "dead_lettered, blank_lines)";
+    "dead_lettered, blank_lines, text_lines)";
 
 /// What identifies a request across retries.
 struct request_key {

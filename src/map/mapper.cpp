@@ -1,6 +1,7 @@
 #include "map/mapper.hpp"
 
 #include "core/padded_buffer.hpp"
+#include "core/text.hpp"
 #include "map/chains.hpp"
 #include "map/timestamp.hpp"
 #include "parse/array_scanner.hpp"
@@ -145,6 +146,8 @@ struct mapper::impl {
     void choose_event();
     bool unwrap_bare_string(rejection& why);
     bool walk_inner(std::string_view text);
+    bool map_text_line(std::string_view line, std::int64_t receive_time,
+                       row& out, rejection& why);
 
     // Filling the columns.
     bool resolve_time(std::int64_t receive_time, row& out, rejection& why);
@@ -177,6 +180,7 @@ struct mapper::impl {
     padded_buffer unwrapped;   // that text, unescaped, with padding
     std::string severity_text; // a lower-cased severity
     std::string taxonomy_text; // a built taxonomy object
+    std::string text_event;    // the metadata of a text line
 
     // What the current record resolved to.
     const parse::walker* event = nullptr;
@@ -201,7 +205,7 @@ bool mapper::impl::map(std::string_view record, frame::shape kind,
         return reject(why, ks::reason::too_large,
                       "the event is larger than the configured limit");
     if (kind == frame::shape::text)
-        return reject(why, ks::reason::not_json, "a text line, not JSON");
+        return map_text_line(record, receive_time, out, why);
 
     // Validate the whole record before trusting any of it.
     parse::walk_error error;
@@ -210,8 +214,7 @@ bool mapper::impl::map(std::string_view record, frame::shape kind,
         // one ("no such route", "2026-12-04 INFO ...") is plain text.
         if (kind == frame::shape::scalar &&
             error.why == ks::reason::malformed_json)
-            return reject(why, ks::reason::not_json,
-                          "a text line, not JSON");
+            return map_text_line(record, receive_time, out, why);
         return reject_walk(why, error, "");
     }
 
@@ -237,6 +240,50 @@ bool mapper::impl::map(std::string_view record, frame::shape kind,
     out.blocked = resolve_blocked(out.event_type);
     out.taxonomy = build_taxonomy();
     build_metadata(out);
+    return true;
+}
+
+bool mapper::impl::map_text_line(std::string_view line,
+                                 std::int64_t receive_time, row& out,
+                                 rejection& why)
+{
+    if (!options.text_lines_as_events)
+        return reject(why, ks::reason::not_json, "a text line, not JSON");
+
+    // jsonb takes only valid UTF-8 without NUL; the line is not changed
+    // to fit, it is kept whole as a dead letter instead.
+    if (!is_storable_text(line))
+        return reject(why,
+                      line.find('\0') == std::string_view::npos
+                          ? ks::reason::invalid_utf8
+                          : ks::reason::nul_character,
+                      "a text line that is not valid UTF-8 or holds NUL");
+
+    // {"message":"<line>","_event_time_source":"received"}
+    text_event.assign("{\"message\":\"");
+    for (const char c : line) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            text_event.push_back('\\');
+            text_event.push_back(c);
+        } else if (u < 0x20) {
+            static constexpr char hex[] = "0123456789abcdef";
+            text_event.append("\\u00");
+            text_event.push_back(hex[u >> 4]);
+            text_event.push_back(hex[u & 0x0f]);
+        } else {
+            text_event.push_back(c);
+        }
+    }
+    text_event.append("\",\"_event_time_source\":\"received\"}");
+
+    out.event_time = receive_time;
+    out.event_time_from_receipt = true;
+    out.text_line = true;
+    out.event_type = "text_line";
+    out.severity = "info";
+    out.metadata[0] = text_event;
+    out.metadata_pieces = 1;
     return true;
 }
 

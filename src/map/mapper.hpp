@@ -24,6 +24,11 @@ struct mapping_options {
     /// (missing_timestamp), for audit trails that want only times the
     /// event itself states.
     bool reject_missing_time = false;
+    /// A line that is not JSON (an access log line on the same stream,
+    /// Vector's `text` codec, syslog-ng without a JSON body): true makes
+    /// it an event of type text_line with the line in metadata.message
+    /// and the receipt time; false makes it a not_json dead letter.
+    bool text_lines_as_events = true;
 };
 
 /// Column values of one koreshield_events row. Views point into the
@@ -32,6 +37,7 @@ struct mapping_options {
 struct row {
     std::int64_t event_time = 0; // µs since 2000-01-01 00:00:00 UTC
     bool event_time_from_receipt = false; // no timestamp field existed
+    bool text_line = false; // a line that is not JSON, kept as an event
     std::string_view event_type;
     std::string_view severity; // lower-cased
     std::optional<std::string_view> provider;

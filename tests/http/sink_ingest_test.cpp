@@ -86,6 +86,34 @@ TEST_CASE("snappy and deflate bodies from Vector and Fluent Bit load")
           "format");
 }
 
+TEST_CASE("text lines become text_line events, counted apart; "
+          "--text-lines dead-letter keeps them out")
+{
+    // Vector's `text` codec: each event's message and a newline, the
+    // KoreShield JSON line next to a uvicorn access line.
+    const std::string body =
+        "{\"event\":\"request_allowed\",\"timestamp\":"
+        "\"2026-03-01T10:00:00Z\"}\n"
+        "INFO:     127.0.0.1:5000 - \"POST /v1/chat HTTP/1.1\" 200 OK\n";
+    {
+        sink_fixture f;
+        auto res = f.send({"POST", "/ingest", vector_headers("text/plain"),
+                           body});
+        require_loaded(res, f.sink, 2, 2, 0);
+        CHECK(json_number(res.body, "text_lines") == 1);
+        CHECK(f.db.scalar("SELECT event_type || ' ' || severity || ' ' || "
+                          "(metadata->>'message') FROM koreshield_events "
+                          "WHERE event_type = 'text_line'") ==
+              "text_line info INFO:     127.0.0.1:5000 - \"POST /v1/chat "
+              "HTTP/1.1\" 200 OK");
+    }
+    sink_fixture f({"--text-lines", "dead-letter"});
+    auto res = f.send({"POST", "/ingest", vector_headers("text/plain"), body});
+    require_loaded(res, f.sink, 2, 1, 1);
+    CHECK(f.db.scalar("SELECT reason_code FROM koreshield_dead_letters") ==
+          "not_json");
+}
+
 TEST_CASE("an identity NDJSON body with CRLF and blank lines loads each line")
 {
     sink_fixture f;

@@ -147,7 +147,7 @@ TEST_CASE("rows PostgreSQL refuses become dead letters; the rest loads, "
                 R"("provider":")" +
                 std::string(banned ? "banned" : "openai") +
                 R"(","request_id":"r)" + std::to_string(i) + "\"}\n";
-        if (i == 20) body += "not json at all\n";
+        if (i == 20) body += "{\"cut\n";
     }
 
     auto res = f.send(ndjson_post(body));

@@ -65,7 +65,7 @@ TEST_CASE("the ledger records a request with its rows and gives its "
 {
     fixture f;
     const std::string body = "{\"event\":\"a\",\"time\":1767261600}\n"
-                             "not json\n\n"
+                             "{broken\n\n"
                              "{\"event\":\"b\",\"time\":1767261601}";
     REQUIRE(f.send(body, "first").kind == ks::pg::outcome_kind::committed);
     CHECK(f.db.scalar("SELECT request_id || ' ' || key_source || ' ' || "
@@ -116,9 +116,12 @@ TEST_CASE("a purge deletes the entries older than the window only")
 TEST_CASE("ledger rows that are not the lookup's are not read as counts")
 {
     CHECK_FALSE(request_ledger::recorded({}).has_value());
-    CHECK_FALSE(request_ledger::recorded({"id", "1", "x", "0", "0"}));
-    CHECK_FALSE(request_ledger::recorded({std::nullopt, "1", "1", "0", "0"}));
-    auto ok = request_ledger::recorded({"id", "4", "3", "1", "0"});
+    CHECK_FALSE(request_ledger::recorded({"id", "1", "x", "0", "0", "0"}));
+    CHECK_FALSE(
+        request_ledger::recorded({std::nullopt, "1", "1", "0", "0", "0"}));
+    CHECK_FALSE(request_ledger::recorded({"id", "4", "3", "1", "0"}));
+    auto ok = request_ledger::recorded({"id", "4", "3", "1", "0", "2"});
     REQUIRE(ok.has_value());
     CHECK(ok->tally.loaded == 3);
+    CHECK(ok->tally.text_lines == 2);
 }

@@ -358,12 +358,12 @@ TEST_CASE("exit status: 0 loaded, 3 dead letters, 1 failed, 2 usage")
     std::string out;
 
     write_file(dir.file("bad.ndjson"),
-               ndjson(0, 3, "x") + "not json\n" + ndjson(3, 3, "x"));
+               ndjson(0, 3, "x") + "{\"cut\n" + ndjson(3, 3, "x"));
     CHECK(load(dsn, {dir.file("bad.ndjson")}, out) == 3);
     CHECK(rows(db) == 6);
     CHECK(db.scalar("SELECT reason_code || ',' || line_number || ',' || "
                     "record_index || ',' || source_kind FROM "
-                    "koreshield_dead_letters") == "not_json,4,3,file");
+                    "koreshield_dead_letters") == "malformed_json,4,3,file");
 
     write_file(dir.file("good.ndjson"), ndjson(0, 4, "y"));
     CHECK(load(dsn, {dir.file("good.ndjson"), dir.file("missing.ndjson")},

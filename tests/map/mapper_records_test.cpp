@@ -49,7 +49,10 @@ TEST_CASE("records that are not objects are refused", "[mapper][records]")
         {"a string with a lone surrogate", R"("\udead")", shape::string,
          reason::nul_character},
     };
-    harness h;
+    // Text lines are refused only when they are not kept as events.
+    ks::map::mapping_options options;
+    options.text_lines_as_events = false;
+    harness h(options);
     for (const auto& c : cases) {
         SECTION(c.name)
         {
@@ -361,15 +364,50 @@ TEST_CASE("records mapped in place as slices of one body", "[mapper][records]")
 
 TEST_CASE("a line starting like a literal or number but not JSON is text")
 {
+    ks::map::mapping_options refuse_text;
+    refuse_text.text_lines_as_events = false;
     for (std::string line : {"not json at all", "2026-12-04 INFO started",
                              "-- separator --", "true story"}) {
         INFO(line);
         ks::padded_buffer buf;
         buf.append(line);
-        ks::map::mapper m;
         ks::map::row r;
         ks::map::rejection why;
-        REQUIRE_FALSE(m.map(buf.view(), ks::frame::shape::scalar, 0, r, why));
+
+        ks::map::mapper keeps;
+        REQUIRE(keeps.map(buf.view(), ks::frame::shape::scalar, 0, r, why));
+        CHECK(r.text_line);
+
+        ks::map::mapper refuses(refuse_text);
+        REQUIRE_FALSE(
+            refuses.map(buf.view(), ks::frame::shape::scalar, 0, r, why));
         REQUIRE(why.why == ks::reason::not_json);
     }
+}
+
+TEST_CASE("a text line becomes a text_line event with the line in "
+          "metadata.message; one PostgreSQL cannot store is refused",
+          "[mapper][records]")
+{
+    harness h;
+    outcome o = h.run("127.0.0.1 - \"GET /health\" 200 \\ \t\x01 é",
+                      shape::text);
+    REQUIRE(o.ok);
+    CHECK(o.event_type == "text_line");
+    CHECK(o.severity == "info");
+    CHECK(o.from_receipt);
+    CHECK(o.event_time == harness::receive_time);
+    CHECK_FALSE(o.blocked);
+    CHECK_FALSE(o.provider.has_value());
+    CHECK_FALSE(o.taxonomy.has_value());
+    CHECK(o.metadata ==
+          R"({"message":"127.0.0.1 - \"GET /health\" 200 \\ \u0009\u0001 é",)"
+          R"("_event_time_source":"received"})");
+
+    outcome bad = h.run("caf\xe9 latin-1", shape::text);
+    CHECK_FALSE(bad.ok);
+    CHECK(bad.why == ks::reason::invalid_utf8);
+    outcome nul = h.run(std::string("a\0b", 3), shape::text);
+    CHECK_FALSE(nul.ok);
+    CHECK(nul.why == ks::reason::nul_character);
 }
