@@ -1,5 +1,6 @@
 #include "map/chains.hpp"
 
+#include <algorithm>
 #include <cassert>
 
 namespace ks::map {
@@ -8,20 +9,8 @@ namespace {
 
 using sv = std::string_view;
 
-// The default chains, in lookup order (event-mapping.md §9).
-constexpr sv time_paths[] = {"timestamp", "time", "@timestamp", "created_at",
-                             "data.timestamp"};
-constexpr sv envelope_time_paths[] = {"timestamp", "@timestamp", "date",
-                                      "timereported"};
-constexpr sv event_type_paths[] = {"event", "event_type", "type", "alert_name",
-                                   "rule_name"};
+// Chains no mapping changes, in lookup order (event-mapping.md §9).
 constexpr sv unwrap_name_paths[] = {"event", "event_type", "type"};
-constexpr sv unwrap_message_paths[] = {"message", "log", "MESSAGE"};
-constexpr sv severity_paths[] = {
-    "severity",         "overall_severity", "attack_details.severity",
-    "data.severity",    "details.severity", "risk_class",
-    "policy.risk_class"};
-constexpr sv level_paths[] = {"level"};
 constexpr sv attack_flag_paths[] = {"attack_detected", "detection.is_attack"};
 constexpr sv indicator_paths[] = {"detection.indicators",
                                   "attack_details.indicators", "indicators",
@@ -29,13 +18,6 @@ constexpr sv indicator_paths[] = {"detection.indicators",
 constexpr sv confidence_paths[] = {
     "confidence", "data.confidence", "detection.confidence",
     "attack_details.confidence", "overall_confidence"};
-constexpr sv provider_paths[] = {"provider", "data.provider"};
-constexpr sv model_paths[] = {"model", "data.model"};
-constexpr sv request_id_paths[] = {"request_id", "data.request_id",
-                                   "details.request_id", "scan_id"};
-constexpr sv blocked_flag_paths[] = {"blocked", "is_blocked", "data.blocked"};
-constexpr sv blocked_action_paths[] = {"action_taken", "data.action_taken",
-                                       "details.action"};
 constexpr sv taxonomy_paths[] = {"taxonomy"};
 constexpr sv attack_type_paths[] = {"attack_type", "data.attack_type",
                                     "details.attack_type", "threat_type"};
@@ -64,22 +46,32 @@ chain make_chain(parse::path_set& paths,
     return c;
 }
 
-lookup_chains::lookup_chains(parse::path_set& paths)
-    : time(make_chain(paths, time_paths)),
-      envelope_time(make_chain(paths, envelope_time_paths)),
-      event_type(make_chain(paths, event_type_paths)),
+chain make_chain(parse::path_set& paths, std::span<const std::string> dotted)
+{
+    std::array<std::string_view, chain::capacity> views{};
+    const std::size_t n = std::min(dotted.size(), views.size());
+    for (std::size_t i = 0; i < n; ++i)
+        views[i] = dotted[i];
+    return make_chain(paths, std::span(views.data(), n));
+}
+
+lookup_chains::lookup_chains(parse::path_set& paths,
+                             const mapping_rules& rules)
+    : time(make_chain(paths, rules.time)),
+      envelope_time(make_chain(paths, rules.envelope_time)),
+      event_type(make_chain(paths, rules.event_type.fields)),
       unwrap_names(make_chain(paths, unwrap_name_paths)),
-      unwrap_message(make_chain(paths, unwrap_message_paths)),
-      severity(make_chain(paths, severity_paths)),
-      level(make_chain(paths, level_paths)),
+      unwrap_message(make_chain(paths, rules.message)),
+      severity(make_chain(paths, rules.severity.fields)),
+      level(make_chain(paths, rules.level)),
       attack_flags(make_chain(paths, attack_flag_paths)),
       indicators(make_chain(paths, indicator_paths)),
       confidence(make_chain(paths, confidence_paths)),
-      provider(make_chain(paths, provider_paths)),
-      model(make_chain(paths, model_paths)),
-      request_id(make_chain(paths, request_id_paths)),
-      blocked_flag(make_chain(paths, blocked_flag_paths)),
-      blocked_action(make_chain(paths, blocked_action_paths)),
+      provider(make_chain(paths, rules.provider.fields)),
+      model(make_chain(paths, rules.model.fields)),
+      request_id(make_chain(paths, rules.request_id.fields)),
+      blocked_flag(make_chain(paths, rules.blocked_flags)),
+      blocked_action(make_chain(paths, rules.blocked_actions)),
       taxonomy(make_chain(paths, taxonomy_paths)),
       attack_type(make_chain(paths, attack_type_paths)),
       categories(make_chain(paths, category_paths)),

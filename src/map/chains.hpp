@@ -5,8 +5,11 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace ks::map {
 
@@ -20,6 +23,53 @@ struct chain {
     std::size_t size = 0;
 };
 
+/// How one text column is found: the first of `fields` (dotted paths)
+/// holding a string, else `fallback`; lower-cased when asked.
+struct column_rule {
+    std::vector<std::string> fields;
+    std::optional<std::string> fallback; // none: NULL
+    bool lowercase = false;
+};
+
+/// What a mapping may change (a config file's [mapping] tables). The
+/// defaults are KoreShield's own mapping (event-mapping.md); chains hold
+/// at most chain::capacity fields.
+struct mapping_rules {
+    std::vector<std::string> time = {"timestamp", "time", "@timestamp",
+                                     "created_at", "data.timestamp"};
+    std::vector<std::string> envelope_time = {"timestamp", "@timestamp",
+                                              "date", "timereported"};
+    column_rule event_type{
+        {"event", "event_type", "type", "alert_name", "rule_name"},
+        "unknown",
+        false};
+    /// Before a derived severity; `level` is tried after it.
+    column_rule severity{{"severity", "overall_severity",
+                          "attack_details.severity", "data.severity",
+                          "details.severity", "risk_class",
+                          "policy.risk_class"},
+                         "info",
+                         true};
+    std::vector<std::string> level = {"level"};
+    column_rule provider{{"provider", "data.provider"}, std::nullopt, false};
+    column_rule model{{"model", "data.model"}, std::nullopt, false};
+    column_rule request_id{
+        {"request_id", "data.request_id", "details.request_id", "scan_id"},
+        std::nullopt,
+        false};
+    /// `blocked`: the first boolean of these; else true when one of the
+    /// action fields holds one of the action values, or the event type
+    /// is one of blocked_event_types; else false.
+    std::vector<std::string> blocked_flags = {"blocked", "is_blocked",
+                                              "data.blocked"};
+    std::vector<std::string> blocked_actions = {
+        "action_taken", "data.action_taken", "details.action"};
+    std::vector<std::string> blocked_action_values = {"blocked", "block"};
+    std::vector<std::string> blocked_event_types = {"request_blocked"};
+    /// String fields that may hold the event's JSON text.
+    std::vector<std::string> message = {"message", "log", "MESSAGE"};
+};
+
 /// Names of the RAG taxonomy keys, each looked up at the top level and
 /// under context_analysis.
 inline constexpr std::array<std::string_view, 5> rag_keys = {
@@ -27,11 +77,12 @@ inline constexpr std::array<std::string_view, 5> rag_keys = {
     "enterprise_contexts", "detection_complexity",
 };
 
-/// The default lookup chains for KoreShield events (event-mapping.md §9),
-/// registered in one path_set so that a single walk captures them all.
+/// The lookup chains of a mapping, registered in one path_set so that a
+/// single walk captures them all.
 struct lookup_chains {
-    /// Adds every path of every chain to `paths`.
-    explicit lookup_chains(parse::path_set& paths);
+    /// Adds every path of every chain to `paths`; the chains' names view
+    /// the strings of `rules`, which must outlive them.
+    lookup_chains(parse::path_set& paths, const mapping_rules& rules);
 
     chain time;          // on the event
     chain envelope_time; // on the shipper's envelope
@@ -58,5 +109,7 @@ struct lookup_chains {
 /// Registers `dotted` paths in order and returns their chain.
 chain make_chain(parse::path_set& paths,
                  std::span<const std::string_view> dotted);
+chain make_chain(parse::path_set& paths,
+                 std::span<const std::string> dotted);
 
 } // namespace ks::map

@@ -153,16 +153,19 @@ struct mapper::impl {
     bool resolve_time(std::int64_t receive_time, row& out, rejection& why);
     bool take_time(const captured& v, std::string_view field, row& out,
                    rejection& why);
-    std::string_view resolve_event_type() const;
+    std::string_view resolve_event_type();
     std::string_view resolve_severity();
     std::string_view derive_severity();
-    std::optional<std::string_view> first_string(const chain& c) const;
     bool resolve_blocked(std::string_view event_type) const;
     std::optional<std::string_view> build_taxonomy();
     void add_taxonomy_member(std::string_view key, const captured* value);
     void build_metadata(row& out) const;
     void splice_envelope(row& out) const;
-    std::string_view lower(std::string_view word);
+    static std::string_view lower(std::string_view word,
+                                  std::string& scratch);
+    std::optional<std::string_view> resolve_text(const chain& c,
+                                                 const column_rule& rule,
+                                                 std::string& scratch);
 
     // Saying why a record was refused.
     static bool reject(rejection& why, ks::reason r, std::string_view text);
@@ -179,6 +182,10 @@ struct mapper::impl {
     parse::array_scanner scanner;
     padded_buffer unwrapped;   // that text, unescaped, with padding
     std::string severity_text; // a lower-cased severity
+    std::string event_type_text; // other lower-cased columns
+    std::string provider_text;
+    std::string model_text;
+    std::string request_id_text;
     std::string taxonomy_text; // a built taxonomy object
     std::string text_event;    // the metadata of a text line
 
@@ -189,7 +196,7 @@ struct mapper::impl {
 };
 
 mapper::impl::impl(mapping_options o)
-    : options(o), chains(paths), outer(paths, o.max_depth),
+    : options(o), chains(paths, options.rules), outer(paths, o.max_depth),
       inner(paths, o.max_depth)
 {
     severity_text.reserve(64);
@@ -234,9 +241,11 @@ bool mapper::impl::map(std::string_view record, frame::shape kind,
     if (!resolve_time(receive_time, out, why)) return false;
     out.event_type = resolve_event_type();
     out.severity = resolve_severity();
-    out.provider = first_string(chains.provider);
-    out.model = first_string(chains.model);
-    out.request_id = first_string(chains.request_id);
+    const mapping_rules& rules = options.rules;
+    out.provider = resolve_text(chains.provider, rules.provider, provider_text);
+    out.model = resolve_text(chains.model, rules.model, model_text);
+    out.request_id =
+        resolve_text(chains.request_id, rules.request_id, request_id_text);
     out.blocked = resolve_blocked(out.event_type);
     out.taxonomy = build_taxonomy();
     build_metadata(out);
@@ -398,23 +407,42 @@ bool mapper::impl::take_time(const captured& v, std::string_view field,
     return true;
 }
 
-std::string_view mapper::impl::resolve_event_type() const
+std::string_view mapper::impl::resolve_event_type()
 {
+    const column_rule& rule = options.rules.event_type;
     const captured* v = first_of(*event, chains.event_type, any_string);
-    return v != nullptr ? v->text : std::string_view("unknown");
+    if (v == nullptr) return *rule.fallback;
+    return rule.lowercase ? lower(v->text, event_type_text) : v->text;
 }
 
 std::string_view mapper::impl::resolve_severity()
 {
+    // Derived severities and the fallback are as configured.
+    const column_rule& rule = options.rules.severity;
+    auto as_configured = [&](std::string_view word) {
+        return rule.lowercase ? lower(word, severity_text) : word;
+    };
     if (const captured* v = first_of(*event, chains.severity, any_string))
-        return lower(v->text);
+        return as_configured(v->text);
     if (options.derive_severity) {
         std::string_view derived = derive_severity();
         if (!derived.empty()) return derived;
     }
     if (const captured* v = first_of(*event, chains.level, any_string))
-        return lower(v->text);
-    return "info";
+        return as_configured(v->text);
+    return *rule.fallback;
+}
+
+std::optional<std::string_view>
+mapper::impl::resolve_text(const chain& c, const column_rule& rule,
+                           std::string& scratch)
+{
+    const captured* v = first_of(*event, c, any_string);
+    if (v == nullptr) {
+        if (!rule.fallback) return std::nullopt;
+        return *rule.fallback;
+    }
+    return rule.lowercase ? lower(v->text, scratch) : v->text;
 }
 
 std::string_view mapper::impl::derive_severity()
@@ -439,13 +467,6 @@ std::string_view mapper::impl::derive_severity()
     return severity_names[rank];
 }
 
-std::optional<std::string_view> mapper::impl::first_string(const chain& c) const
-{
-    const captured* v = first_of(*event, c, any_string);
-    if (v == nullptr) return std::nullopt;
-    return v->text;
-}
-
 bool mapper::impl::resolve_blocked(std::string_view event_type) const
 {
     if (const captured* v = first_of(*event, chains.blocked_flag, any_bool))
@@ -453,14 +474,19 @@ bool mapper::impl::resolve_blocked(std::string_view event_type) const
 
     // Action words count only when they say "blocked"; attack_detected
     // never does, since the block has its own request_blocked line.
+    const mapping_rules& rules = options.rules;
+    auto one_of = [](std::string_view word,
+                     const std::vector<std::string>& words) {
+        return std::find(words.begin(), words.end(), word) != words.end();
+    };
     const chain& c = chains.blocked_action;
     for (std::size_t i = 0; i < c.size; ++i) {
         const captured& v = event->get(c.slots[i]);
         if (v.is(json_type::string) &&
-            (v.text == "blocked" || v.text == "block"))
+            one_of(v.text, rules.blocked_action_values))
             return true;
     }
-    return event_type == "request_blocked";
+    return one_of(event_type, rules.blocked_event_types);
 }
 
 std::optional<std::string_view> mapper::impl::build_taxonomy()
@@ -555,15 +581,16 @@ void mapper::impl::splice_envelope(row& out) const
     out.metadata[out.metadata_pieces++] = after;
 }
 
-std::string_view mapper::impl::lower(std::string_view word)
+std::string_view mapper::impl::lower(std::string_view word,
+                                    std::string& scratch)
 {
     // Most words are lower-case already and need no copy.
     auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
     if (std::none_of(word.begin(), word.end(), upper)) return word;
-    severity_text.assign(word);
-    for (char& c : severity_text)
+    scratch.assign(word);
+    for (char& c : scratch)
         if (upper(c)) c = static_cast<char>(c - 'A' + 'a');
-    return severity_text;
+    return scratch;
 }
 
 bool mapper::impl::reject(rejection& why, ks::reason r, std::string_view text)

@@ -2,6 +2,7 @@
 
 #include "core/reason.hpp"
 #include "frame/framer.hpp"
+#include "map/chains.hpp"
 
 #include <array>
 #include <cstddef>
@@ -29,6 +30,8 @@ struct mapping_options {
     /// it an event of type text_line with the line in metadata.message
     /// and the receipt time; false makes it a not_json dead letter.
     bool text_lines_as_events = true;
+    /// Lookup chains, defaults and lower-casing of the columns.
+    mapping_rules rules{};
 };
 
 /// Column values of one koreshield_events row. Views point into the

@@ -419,3 +419,49 @@ TEST_CASE("taxonomy is the taxonomy object or built key by key",
         }
     }
 }
+
+TEST_CASE("a mapping's rules replace the chains, defaults, lower-casing "
+          "and blocked words",
+          "[mapper][chains]")
+{
+    ks::map::mapping_options options;
+    ks::map::mapping_rules& r = options.rules;
+    r.event_type = {{"alert.kind", "event"}, "other", true};
+    r.severity = {{"prio"}, "low", false};
+    r.level.clear();
+    r.provider = {{"vendor"}, "self-hosted", true};
+    r.request_id = {{"trace.id"}, std::nullopt, false};
+    r.time = {"ts"};
+    r.blocked_flags.clear();
+    r.blocked_actions = {"verdict"};
+    r.blocked_action_values = {"deny"};
+    r.blocked_event_types = {"firewall_drop"};
+    options.derive_severity = false;
+    harness h(options);
+
+    outcome o = h.run(R"({"alert":{"kind":"Prompt_Injection"},"prio":"P1",)"
+                      R"("vendor":"OpenAI","trace":{"id":"t-1"},)"
+                      R"("ts":"2026-03-01T10:00:00Z","verdict":"deny",)"
+                      R"("blocked":false,"severity":"high"})");
+    REQUIRE(o.ok);
+    CHECK(o.event_type == "prompt_injection");
+    CHECK(o.severity == "P1");
+    CHECK(o.provider == "openai");
+    CHECK(o.request_id == "t-1");
+    CHECK(o.blocked);
+    CHECK_FALSE(o.from_receipt);
+
+    // Nothing found: the fallbacks, and the configured event types.
+    outcome empty = h.run(R"({"ts":1767261600,"event":"FIREWALL_DROP"})");
+    REQUIRE(empty.ok);
+    CHECK(empty.event_type == "firewall_drop");
+    CHECK(empty.severity == "low");
+    CHECK(empty.provider == "self-hosted");
+    CHECK_FALSE(empty.request_id.has_value());
+    CHECK(empty.blocked);
+
+    outcome none = h.run(R"({"ts":1767261600,"timestamp":"bad"})");
+    REQUIRE(none.ok);
+    CHECK(none.event_type == "other");
+    CHECK_FALSE(none.blocked);
+}
