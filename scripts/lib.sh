@@ -8,8 +8,9 @@ KS_PG_BIN=${KS_PG_BIN:-/usr/lib/postgresql/15/bin}
 
 # Debian 12 packages the build, the tests and the embedded database need.
 KS_PACKAGES=(g++ meson ninja-build pkg-config libboost1.81-dev libpq-dev
-    libsimdjson-dev libzstd-dev zlib1g-dev libsnappy-dev libssl-dev catch2
-    libcli11-dev postgresql-15 postgresql-client-15 zstd gzip curl)
+    libsimdjson-dev libzstd-dev zlib1g-dev libsnappy-dev libssl-dev
+    libtomlplusplus-dev catch2 libcli11-dev postgresql-15
+    postgresql-client-15 zstd gzip curl)
 
 ks_log() { printf '%s\n' "$*" >&2; }
 ks_die() { ks_log "error: $*"; exit 1; }

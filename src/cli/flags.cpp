@@ -2,7 +2,9 @@
 
 #include "pg/writer.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <stdexcept>
 
 namespace ks::cli {
@@ -101,6 +103,79 @@ void add_database_flags(CLI::App& app, database_flags& flags)
                    "'dead-letter' keeps it out (not_json)")
         ->check(CLI::IsMember({"event", "dead-letter"}))
         ->capture_default_str();
+}
+
+namespace {
+
+/// The value of --config in argv (--config FILE or --config=FILE).
+std::optional<std::string> config_path(int argc, char** argv)
+{
+    std::optional<std::string> path;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        if (a == "--") break;
+        if (a == "--config" && i + 1 < argc) path = argv[++i];
+        else if (a.starts_with("--config=")) path = std::string(a.substr(9));
+    }
+    return path;
+}
+
+} // namespace
+
+std::optional<int> parse_with_config(CLI::App& app, int argc, char** argv,
+                                     std::string_view table,
+                                     config::file_settings& file)
+{
+    std::string path;
+    app.add_option("--config", path,
+                   "TOML file of settings: [database], [" +
+                       std::string(table) +
+                       "] (keys are the flags' names) and [mapping]; "
+                       "flags given here win");
+
+    // The file's settings go first, so that a flag typed later wins.
+    std::vector<std::string> args;
+    if (auto p = config_path(argc, argv)) {
+        auto kind = [&app](const std::string& flag) -> std::optional<bool> {
+            const CLI::Option* o = app.get_option_no_throw(flag);
+            if (o == nullptr) return std::nullopt;
+            return o->get_items_expected_max() == 0; // a switch
+        };
+        if (auto problem = config::read_config(*p, table, kind, file)) {
+            std::fprintf(stderr, "%s\n", problem->c_str());
+            return 2;
+        }
+        args = file.arguments;
+    }
+    for (int i = 1; i < argc; ++i)
+        args.emplace_back(argv[i]);
+
+    // CLI11 takes a vector of arguments last one first.
+    std::reverse(args.begin(), args.end());
+    try {
+        app.parse(args);
+    } catch (const CLI::ParseError& e) {
+        const int status = app.exit(e);
+        if (status != 0 && !file.arguments.empty())
+            std::fprintf(stderr,
+                         "(the config file's keys are read as these "
+                         "flags, before the command line)\n");
+        return status == 0 ? 0 : 2;
+    }
+    return std::nullopt;
+}
+
+map::mapping_options mapping_from(const database_flags& flags,
+                                  const config::file_settings& file)
+{
+    map::mapping_options m;
+    m.max_event_bytes = static_cast<std::size_t>(flags.max_event_bytes);
+    m.reject_missing_time = flags.missing_time == "dead-letter";
+    m.text_lines_as_events = flags.text_lines == "event";
+    m.derive_severity = file.derive_severity;
+    m.unwrap_message = file.unwrap_message;
+    m.rules = file.rules;
+    return m;
 }
 
 std::optional<std::string> check_table_names(const database_flags& flags)

@@ -1,5 +1,8 @@
 #pragma once
 
+#include "config/config_file.hpp"
+#include "map/mapper.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
@@ -40,5 +43,19 @@ void add_database_flags(CLI::App& app, database_flags& flags);
 /// Checks the table names as the writer will quote them; an error
 /// sentence for one that cannot be used.
 std::optional<std::string> check_table_names(const database_flags& flags);
+
+/// Declares --config on `app`, then parses argv: when --config FILE is
+/// given, the file's settings for `table` ("sink" or "load") and
+/// [database] come first, as if typed before the command line, which
+/// therefore wins; its [mapping] goes to `file`. Returns an exit status
+/// when the program is done (help, version: 0; a mistake: 2, after
+/// printing it).
+std::optional<int> parse_with_config(CLI::App& app, int argc, char** argv,
+                                     std::string_view table,
+                                     config::file_settings& file);
+
+/// The mapping options both programs build from their flags and file.
+map::mapping_options mapping_from(const database_flags& flags,
+                                  const config::file_settings& file);
 
 } // namespace ks::cli

@@ -163,12 +163,9 @@ int main(int argc, char** argv)
     app.option_defaults()->multi_option_policy(
         CLI::MultiOptionPolicy::TakeLast);
     add_flags(app, opt);
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        const int status = app.exit(e);
-        return status == 0 ? exit_loaded : exit_usage;
-    }
+    ks::config::file_settings file;
+    if (auto done = ks::cli::parse_with_config(app, argc, argv, "load", file))
+        return *done == 0 ? exit_loaded : exit_usage;
 
     if (auto problem = ks::cli::check_table_names(opt.db)) {
         std::fprintf(stderr, "%s\nRun with --help for more information.\n",
@@ -196,9 +193,7 @@ int main(int argc, char** argv)
     lo.connections = opt.writers;
     lo.workers = opt.workers;
     lo.chunk_bytes = static_cast<std::size_t>(opt.chunk_bytes);
-    lo.mapping.max_event_bytes = static_cast<std::size_t>(opt.db.max_event_bytes);
-    lo.mapping.reject_missing_time = opt.db.missing_time == "dead-letter";
-    lo.mapping.text_lines_as_events = opt.db.text_lines == "event";
+    lo.mapping = ks::cli::mapping_from(opt.db, file);
     lo.force = opt.force;
     lo.retry_for = std::chrono::seconds(opt.retry_for_s);
     const bool terminal = ::isatty(STDERR_FILENO) == 1;

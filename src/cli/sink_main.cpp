@@ -219,7 +219,8 @@ const char* signal_name(int sig)
 
 /// Parses argv into `opt`; returns an exit status when the program is
 /// done already (help, version, or a mistake: status 2).
-std::optional<int> parse_command_line(int argc, char** argv, options& opt)
+std::optional<int> parse_command_line(int argc, char** argv, options& opt,
+                                      ks::config::file_settings& file)
 {
     unsigned cores = std::thread::hardware_concurrency();
     opt.io_threads = cores == 0 ? 1 : cores;
@@ -227,13 +228,7 @@ std::optional<int> parse_command_line(int argc, char** argv, options& opt)
                  "HTTP and loads them into PostgreSQL.",
                  "koreshield-sink"};
     add_flags(app, opt);
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        int status = app.exit(e);
-        return status == 0 ? 0 : exit_usage;
-    }
-    return std::nullopt;
+    return ks::cli::parse_with_config(app, argc, argv, "sink", file);
 }
 
 /// What the writer and the server are built from.
@@ -245,7 +240,9 @@ struct settings {
 
 /// Checks what CLI11 cannot and fills `out`; returns an error sentence
 /// for a value that cannot be used.
-std::optional<std::string> make_settings(const options& opt, settings& out)
+std::optional<std::string> make_settings(const options& opt,
+                                         const ks::config::file_settings& file,
+                                         settings& out)
 {
     listen_address where;
     if (auto problem = parse_listen(opt.listen, where)) return problem;
@@ -294,10 +291,7 @@ std::optional<std::string> make_settings(const options& opt, settings& out)
     out.server.max_body_bytes = opt.max_body_bytes;
     out.server.io_threads = opt.io_threads;
     out.server.limits.max_decoded_bytes = opt.max_decoded_bytes;
-    out.server.mapping.max_event_bytes = opt.db.max_event_bytes;
-    out.server.mapping.reject_missing_time =
-        opt.db.missing_time == "dead-letter";
-    out.server.mapping.text_lines_as_events = opt.db.text_lines == "event";
+    out.server.mapping = ks::cli::mapping_from(opt.db, file);
     out.server.memory_budget_bytes = opt.memory_budget_bytes;
     out.server.budget_wait_ms = opt.budget_wait_ms;
     out.server.idle_timeout_s = opt.idle_timeout_s;
@@ -393,10 +387,12 @@ int main(int argc, char** argv)
     ks::serve_large_blocks_with_mmap();
 
     options opt;
-    if (auto done = parse_command_line(argc, argv, opt)) return *done;
+    ks::config::file_settings file;
+    if (auto done = parse_command_line(argc, argv, opt, file)) return *done;
 
     settings s;
-    if (auto problem = make_settings(opt, s)) return usage_error(*problem);
+    if (auto problem = make_settings(opt, file, s))
+        return usage_error(*problem);
 
     sigset_t stop_signals = block_stop_signals();
     ks::http::logger log(s.level);
