@@ -44,15 +44,16 @@ std::optional<std::string> add_argument(const toml::node& value,
 }
 
 /// A list of dotted field paths, at most a chain long.
-std::optional<std::string> read_fields(const toml::node& value,
-                                       const std::string& where,
-                                       std::vector<std::string>& out)
+std::optional<std::string>
+read_fields(const toml::node& value, const std::string& where,
+            std::vector<std::string>& out,
+            std::size_t most = map::chain::capacity)
 {
     const toml::array* list = value.as_array();
     if (list == nullptr) return where + ": expected a list of field paths";
-    if (list->size() > map::chain::capacity)
-        return where + ": at most " + std::to_string(map::chain::capacity) +
-               " fields, " + std::to_string(list->size()) + " given";
+    if (list->size() > most)
+        return where + ": at most " + std::to_string(most) + " fields, " +
+               std::to_string(list->size()) + " given";
     std::vector<std::string> fields;
     for (std::size_t i = 0; i < list->size(); ++i) {
         const auto s = (*list)[i].value<std::string>();
@@ -170,6 +171,9 @@ std::optional<std::string> read_mapping(const toml::table& mapping,
             problem = read_fields(v, where, r.envelope_time);
         } else if (key == "message_fields") {
             problem = read_fields(v, where, r.message);
+        } else if (key == "redact") {
+            problem = read_fields(v, where, r.redact,
+                                  map::mapping_rules::max_redactions);
         } else if (key == "derive_severity") {
             problem = read_bool(v, where, out.derive_severity);
         } else if (key == "unwrap_message") {
@@ -178,7 +182,7 @@ std::optional<std::string> read_mapping(const toml::table& mapping,
             return where + ": not a mapping setting (event_type, severity, "
                            "provider, model, request_id and blocked tables; "
                            "time_fields, envelope_time_fields, "
-                           "message_fields, derive_severity, "
+                           "message_fields, redact, derive_severity, "
                            "unwrap_message)";
         }
         if (problem) return problem;

@@ -79,6 +79,8 @@ lookup_chains::lookup_chains(parse::path_set& paths,
 {
     for (std::size_t i = 0; i < rag.size(); ++i)
         rag[i] = make_chain(paths, rag_paths[i]);
+    for (const std::string& path : rules.redact)
+        redact.push_back(static_cast<std::uint16_t>(paths.add(path)));
 }
 
 } // namespace ks::map

@@ -68,6 +68,11 @@ struct mapping_rules {
     std::vector<std::string> blocked_event_types = {"request_blocked"};
     /// String fields that may hold the event's JSON text.
     std::vector<std::string> message = {"message", "log", "MESSAGE"};
+    /// Fields of the event whose values metadata keeps only as the
+    /// string "[redacted]" (raw prompts are personal data); at most
+    /// max_redactions. Array elements cannot be named.
+    std::vector<std::string> redact;
+    static constexpr std::size_t max_redactions = 16;
 };
 
 /// Names of the RAG taxonomy keys, each looked up at the top level and
@@ -104,6 +109,8 @@ struct lookup_chains {
     chain categories;
     std::array<chain, rag_keys.size()> rag;
     chain detector_type;
+    /// The redact paths' slots, in the rules' order.
+    std::vector<std::uint16_t> redact;
 };
 
 /// Registers `dotted` paths in order and returns their chain.

@@ -53,6 +53,7 @@ constexpr std::string_view receipt_marker =
     "\"_event_time_source\":\"received\"";
 constexpr std::string_view receipt_marker_after =
     ",\"_event_time_source\":\"received\"";
+constexpr std::string_view redacted_value = "\"[redacted]\"";
 
 // The first value along `c` whose type is in `types`, or null.
 const captured* first_of(const parse::walker& w, const chain& c, unsigned types,
@@ -160,6 +161,7 @@ struct mapper::impl {
     std::optional<std::string_view> build_taxonomy();
     void add_taxonomy_member(std::string_view key, const captured* value);
     void build_metadata(row& out) const;
+    void add_masked(std::string_view text, row& out) const;
     void splice_envelope(row& out) const;
     static std::string_view lower(std::string_view word,
                                   std::string& scratch);
@@ -533,18 +535,17 @@ void mapper::impl::add_taxonomy_member(std::string_view key,
 
 void mapper::impl::build_metadata(row& out) const
 {
-    // The event's bytes as they are, when nothing is added.
+    // The event's bytes as they are, when nothing is added or masked.
     std::string_view raw = event->root().raw;
     bool marker = out.event_time_from_receipt;
     if (message == nullptr && !marker) {
-        out.metadata[0] = raw;
-        out.metadata_pieces = 1;
+        add_masked(raw, out);
         return;
     }
 
     // Otherwise reopen the object before its closing brace.
     bool empty = event->root().members == 0;
-    out.metadata[out.metadata_pieces++] = raw.substr(0, raw.size() - 1);
+    add_masked(raw.substr(0, raw.size() - 1), out);
     if (message != nullptr) {
         out.metadata[out.metadata_pieces++] =
             empty ? envelope_key : envelope_key_after;
@@ -555,6 +556,35 @@ void mapper::impl::build_metadata(row& out) const
         out.metadata[out.metadata_pieces++] =
             empty ? receipt_marker : receipt_marker_after;
     out.metadata[out.metadata_pieces++] = "}";
+}
+
+void mapper::impl::add_masked(std::string_view text, row& out) const
+{
+    // The values to mask, in the order they appear; one inside another
+    // already masked is covered by it.
+    std::array<std::string_view, mapping_rules::max_redactions> masks{};
+    std::size_t n = 0;
+    for (std::uint16_t slot : chains.redact) {
+        const captured& v = event->get(slot);
+        if (v.present() && v.raw.data() >= text.data() &&
+            v.raw.data() + v.raw.size() <= text.data() + text.size())
+            masks[n++] = v.raw;
+    }
+    std::sort(masks.begin(), masks.begin() + n,
+              [](std::string_view a, std::string_view b) {
+                  return a.data() < b.data();
+              });
+
+    const char* at = text.data();
+    for (std::size_t i = 0; i < n; ++i) {
+        if (masks[i].data() < at) continue; // inside the previous one
+        out.metadata[out.metadata_pieces++] =
+            std::string_view(at, static_cast<std::size_t>(masks[i].data() - at));
+        out.metadata[out.metadata_pieces++] = redacted_value;
+        at = masks[i].data() + masks[i].size();
+    }
+    out.metadata[out.metadata_pieces++] = std::string_view(
+        at, static_cast<std::size_t>(text.data() + text.size() - at));
 }
 
 void mapper::impl::splice_envelope(row& out) const

@@ -51,7 +51,9 @@ struct row {
 
     /// The metadata JSON text, as pieces written back to back, so the
     /// original event bytes are never copied to build it.
-    std::array<std::string_view, 8> metadata{};
+    std::array<std::string_view,
+               8 + 2 * mapping_rules::max_redactions>
+        metadata{};
     std::size_t metadata_pieces = 0;
 
     std::size_t metadata_bytes() const noexcept;

@@ -62,6 +62,7 @@ TEST_CASE("[mapping] changes only what it names")
 [mapping]
 time_fields = ["ts", "meta.time"]
 derive_severity = false
+redact = ["sanitization.sanitized", "excerpt"]
 [mapping.severity]
 fields = ["prio"]
 default = "low"
@@ -84,6 +85,8 @@ action_values = ["deny"]
     CHECK(r.provider.lowercase);
     CHECK(r.blocked_action_values == std::vector<std::string>{"deny"});
     CHECK_FALSE(c.out.derive_severity);
+    CHECK(r.redact ==
+          std::vector<std::string>{"sanitization.sanitized", "excerpt"});
 
     // Untouched: the defaults.
     const ks::map::mapping_rules defaults;

@@ -411,3 +411,36 @@ TEST_CASE("a text line becomes a text_line event with the line in "
     CHECK_FALSE(nul.ok);
     CHECK(nul.why == ks::reason::nul_character);
 }
+
+TEST_CASE("redacted fields keep their key, their value becomes "
+          "\"[redacted]\"",
+          "[mapper][records]")
+{
+    ks::map::mapping_options options;
+    options.rules.redact = {"sanitization", "sanitization.normalized",
+                            "detection.normalized_prompt", "excerpt",
+                            "absent.field"};
+    harness h(options);
+
+    // Objects, strings and numbers alike; a field inside one already
+    // masked needs nothing more.
+    outcome o = h.run(
+        R"({"event":"scan","time":1767261600,"sanitization":{"normalized":)"
+        R"("ignore all previous","sanitized":"x"},"detection":{"is_attack":)"
+        R"(true,"normalized_prompt":"tell me"},"excerpt":42})");
+    REQUIRE(o.ok);
+    CHECK(o.metadata ==
+          R"({"event":"scan","time":1767261600,"sanitization":"[redacted]",)"
+          R"("detection":{"is_attack":true,"normalized_prompt":"[redacted]"},)"
+          R"("excerpt":"[redacted]"})");
+
+    // In an event unwrapped from a shipper's message, with the receipt
+    // marker added.
+    outcome wrapped = h.run(
+        R"({"host":"h1","message":"{\"event\":\"chat\",\"excerpt\":\"my )"
+        R"(card 4111\"}"})");
+    REQUIRE(wrapped.ok);
+    CHECK(wrapped.metadata ==
+          R"({"event":"chat","excerpt":"[redacted]","_envelope":)"
+          R"({"host":"h1"},"_event_time_source":"received"})");
+}
