@@ -129,6 +129,21 @@ std::string_view type_name(json_type t) noexcept
 
 } // namespace
 
+void row::clear() noexcept
+{
+    event_time = 0;
+    event_time_from_receipt = false;
+    text_line = false;
+    event_type = {};
+    severity = {};
+    provider.reset();
+    model.reset();
+    request_id.reset();
+    blocked = false;
+    taxonomy.reset();
+    metadata_pieces = 0;
+}
+
 std::size_t row::metadata_bytes() const noexcept
 {
     std::size_t n = 0;
@@ -209,7 +224,7 @@ mapper::impl::impl(mapping_options o)
 bool mapper::impl::map(std::string_view record, frame::shape kind,
                        std::int64_t receive_time, row& out, rejection& why)
 {
-    out = row{};
+    out.clear();
     if (record.size() > options.max_event_bytes)
         return reject(why, ks::reason::too_large,
                       "the event is larger than the configured limit");

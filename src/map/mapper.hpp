@@ -57,6 +57,10 @@ struct row {
     std::size_t metadata_pieces = 0;
 
     std::size_t metadata_bytes() const noexcept;
+
+    /// Back to a fresh row, without clearing every metadata slot: only
+    /// the first metadata_pieces count.
+    void clear() noexcept;
 };
 
 /// Why a record cannot become a row.
