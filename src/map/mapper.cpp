@@ -210,6 +210,7 @@ struct mapper::impl {
     const parse::walker* event = nullptr;
     const parse::walker* envelope = nullptr;
     const captured* message = nullptr; // the field the event came from
+    const captured* text_message = nullptr; // a wrapped line, not JSON
 };
 
 mapper::impl::impl(mapping_options o)
@@ -225,6 +226,7 @@ bool mapper::impl::map(std::string_view record, frame::shape kind,
                        std::int64_t receive_time, row& out, rejection& why)
 {
     out.clear();
+    text_message = nullptr;
     if (record.size() > options.max_event_bytes)
         return reject(why, ks::reason::too_large,
                       "the event is larger than the configured limit");
@@ -246,6 +248,9 @@ bool mapper::impl::map(std::string_view record, frame::shape kind,
     json_type root = outer.root().type;
     if (root == json_type::object) {
         choose_event();
+        if (text_message != nullptr && !options.text_lines_as_events)
+            return reject(why, ks::reason::not_json,
+                          "a shipper's record around a text line, not JSON");
     } else if (root == json_type::string) {
         if (!unwrap_bare_string(why)) return false;
     } else {
@@ -256,7 +261,9 @@ bool mapper::impl::map(std::string_view record, frame::shape kind,
 
     // Columns, then the lossless copy.
     if (!resolve_time(receive_time, out, why)) return false;
-    out.event_type = resolve_event_type();
+    out.event_type =
+        text_message != nullptr ? "text_line" : resolve_event_type();
+    out.text_line = text_message != nullptr;
     out.severity = resolve_severity();
     const mapping_rules& rules = options.rules;
     out.provider = resolve_text(chains.provider, rules.provider, provider_text);
@@ -321,6 +328,7 @@ void mapper::impl::choose_event()
     event = &outer;
     envelope = &outer;
     message = nullptr;
+    text_message = nullptr;
     if (!options.unwrap_message) return;
 
     // An object that names its event is the event, whatever it holds.
@@ -328,9 +336,14 @@ void mapper::impl::choose_event()
 
     // The first message-like string that looks like an object.
     const chain& c = chains.unwrap_message;
+    const captured* plain = nullptr;
     for (std::size_t i = 0; i < c.size; ++i) {
         const captured& v = outer.get(c.slots[i]);
-        if (!v.is(json_type::string) || !starts_like_object(v.text)) continue;
+        if (!v.is(json_type::string)) continue;
+        if (!starts_like_object(v.text)) {
+            if (plain == nullptr && !v.text.empty()) plain = &v;
+            continue;
+        }
 
         // Text that is not a valid object leaves the outer one in charge.
         if (walk_inner(v.text)) {
@@ -339,6 +352,11 @@ void mapper::impl::choose_event()
         }
         return;
     }
+
+    // A shipper's record around a line that is not JSON (Vector's file
+    // source, Fluent Bit's tail, Logstash's file input): a text line
+    // like one sent bare, with the shipper's fields kept around it.
+    text_message = plain;
 }
 
 bool mapper::impl::unwrap_bare_string(rejection& why)

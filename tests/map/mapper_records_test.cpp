@@ -444,3 +444,35 @@ TEST_CASE("redacted fields keep their key, their value becomes "
           R"({"event":"chat","excerpt":"[redacted]","_envelope":)"
           R"({"host":"h1"},"_event_time_source":"received"})");
 }
+
+TEST_CASE("a shipper's record around a line that is not JSON is a text "
+          "line too",
+          "[mapper][records]")
+{
+    harness h;
+
+    // Fluent Bit's tail: the line in `log`, the time in `date`.
+    outcome fb = h.run(R"({"date":1767261600.5,"log":"INFO: started"})");
+    REQUIRE(fb.ok);
+    CHECK(fb.event_type == "text_line");
+    CHECK_FALSE(fb.from_receipt);
+    CHECK(fb.metadata == R"({"date":1767261600.5,"log":"INFO: started"})");
+
+    // Vector's file source.
+    outcome v = h.run(R"({"file":"/var/log/k.log","message":"Traceback:",)"
+                      R"("timestamp":"2026-03-01T10:00:00Z"})");
+    REQUIRE(v.ok);
+    CHECK(v.event_type == "text_line");
+
+    // A record that names its event is an event, whatever its message.
+    outcome named = h.run(R"({"event":"scan","message":"plain words"})");
+    REQUIRE(named.ok);
+    CHECK(named.event_type == "scan");
+
+    ks::map::mapping_options refuse_text;
+    refuse_text.text_lines_as_events = false;
+    harness strict(refuse_text);
+    outcome refused = strict.run(R"({"date":1767261600.5,"log":"INFO"})");
+    CHECK_FALSE(refused.ok);
+    CHECK(refused.why == ks::reason::not_json);
+}
