@@ -6,6 +6,7 @@
 #include <array>
 #include <bit>
 #include <cstring>
+#include <string>
 
 namespace ks::frame {
 
@@ -52,6 +53,43 @@ shape shape_of(char first) noexcept
     default:
         return has_class(first, scalar_start) ? shape::scalar : shape::text;
     }
+}
+
+/// Whether the '[' at `at` starts a log line rather than JSON, as
+/// gunicorn's "[2026-03-30 16:02:11 +0000] [7] [INFO] Booting", nginx's
+/// "[30/Mar/2026:16:02:11 +0000]" or "[INFO] ready" do: read as an array
+/// such a line would be cut into pieces, and at the start of a body it
+/// would swallow the whole body. Only what JSON cannot be counts: digits
+/// followed by '-', ':' or '/' (a date or time), or a bare word other
+/// than JSON's literals (and nan, inf, which shippers do write) ending
+/// at ']' or a space.
+bool starts_log_line(std::string_view body, std::size_t at) noexcept
+{
+    std::size_t i = at + 1;
+    while (i < body.size() && (body[i] == ' ' || body[i] == '\t'))
+        ++i;
+    const std::size_t first = i;
+    auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    auto letter = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    };
+
+    if (i < body.size() && digit(body[i])) {
+        while (i < body.size() && digit(body[i]))
+            ++i;
+        return i < body.size() &&
+               (body[i] == '-' || body[i] == ':' || body[i] == '/');
+    }
+    if (i == body.size() || !letter(body[i])) return false;
+    while (i < body.size() && letter(body[i]))
+        ++i;
+    if (i == body.size() || (body[i] != ']' && body[i] != ' ')) return false;
+
+    std::string word(body.substr(first, i - first));
+    for (char& c : word)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return word != "true" && word != "false" && word != "null" &&
+           word != "nan" && word != "inf" && word != "infinity";
 }
 
 /// Offset of the line feed ending the line that holds `from`, or `size`.
@@ -188,7 +226,8 @@ bool framer::step_stream(record& out) noexcept
 
     // A top-level '[' opens a batch only while the body has held nothing
     // else; after that it is one record, like an object.
-    if (body_[pos_] == '[' && arrays_only_) {
+    if (body_[pos_] == '[' && arrays_only_ &&
+        !starts_log_line(body_, pos_)) {
         ++pos_;
         state_ = state::array_open;
         return false;
@@ -255,17 +294,19 @@ void framer::frame_stream_value(record& out) noexcept
     line_has_record_ = true;
     arrays_only_ = false;
 
-    if (first == '{' || first == '[') {
+    if (first == '{' || (first == '[' && !starts_log_line(body_, start))) {
         frame_stream_nested(out);
         return;
     }
 
     // Anything that is not a nested value or a string is read as one line;
-    // a closing bracket there matches nothing.
+    // a closing bracket there matches nothing. A log line that opens with
+    // '[' is text.
     if (first != '"') {
         const bool stray = first == '}' || first == ']';
         const std::size_t stop = line_end(body_, start);
-        emit(out, start, stop, line_, shape_of(first),
+        emit(out, start, stop, line_,
+             first == '[' ? shape::text : shape_of(first),
              stray ? defect::unbalanced : defect::none, stray ? start : 0);
         out.open_at_end = stop == body_.size();
         pos_ = stop;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <cstring>
 #include <random>
@@ -341,6 +342,40 @@ TEST_CASE("top-level arrays yield their elements", "[frame]")
              {1, "1"sv, 1, shape::scalar},
              {3, "2"sv, 1, shape::scalar},
              {7, "3"sv, 2, shape::scalar},
+         },
+         0},
+    };
+    check_cases(cases);
+}
+
+TEST_CASE("log lines that open with '[' are text lines, not arrays",
+          "[frame]")
+{
+    const std::vector<framing_case> cases = {
+        {"gunicorn's line first does not open a batch",
+         "[2026-03-30 16:02:11 +0000] [7] [INFO] Booting\n{\"a\":1}"sv,
+         {
+             {0, "[2026-03-30 16:02:11 +0000] [7] [INFO] Booting"sv, 1,
+              shape::text},
+             {47, "{\"a\":1}"sv, 2, shape::object},
+         },
+         0},
+        {"between events, the whole line is one record",
+         "{\"a\":1}\n[30/Mar/2026:16:02:11 +0000] GET /\n"
+         "[INFO] ready [x]\n{\"b\":2}"sv,
+         {
+             {0, "{\"a\":1}"sv, 1, shape::object},
+             {8, "[30/Mar/2026:16:02:11 +0000] GET /"sv, 2, shape::text},
+             {43, "[INFO] ready [x]"sv, 3, shape::text},
+             {60, "{\"b\":2}"sv, 4, shape::object},
+         },
+         0},
+        {"literals and numbers still open an array",
+         "[true, nan, 12.5e-3]"sv,
+         {
+             {1, "true"sv, 1, shape::scalar},
+             {7, "nan"sv, 1, shape::scalar},
+             {12, "12.5e-3"sv, 1, shape::scalar},
          },
          0},
     };
@@ -1410,6 +1445,32 @@ value_end model_string(std::string_view body, std::size_t start)
     return {body.size(), defect::unterminated, body.size()};
 }
 
+/// Model of the log-line rule: '[', spaces, then digits followed by '-',
+/// ':' or '/', or a word that is no JSON literal (nor nan, inf) followed
+/// by ']' or a space.
+bool model_log_line(std::string_view body, std::size_t pos)
+{
+    std::string rest(body.substr(pos + 1));
+    rest.erase(0, rest.find_first_not_of(" \t"));
+    std::size_t n = 0;
+    while (n < rest.size() && std::isdigit(static_cast<unsigned char>(rest[n])))
+        ++n;
+    if (n > 0)
+        return n < rest.size() &&
+               (rest[n] == '-' || rest[n] == ':' || rest[n] == '/');
+    while (n < rest.size() && std::isalpha(static_cast<unsigned char>(rest[n])))
+        ++n;
+    if (n == 0 || n == rest.size() || (rest[n] != ']' && rest[n] != ' '))
+        return false;
+    std::string word = rest.substr(0, n);
+    for (char& c : word)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (const char* literal :
+         {"true", "false", "null", "nan", "inf", "infinity"})
+        if (word == literal) return false;
+    return true;
+}
+
 /// Model of framing a body that holds no top-level batch, straight from
 /// the rules: each value is read on its own from where the previous one
 /// ended, however often that rereads the same bytes, and a damaged object
@@ -1428,7 +1489,9 @@ std::vector<record> model_stream(std::string_view body)
         record r;
         r.offset = pos;
         value_end v{eol, defect::none, 0};
-        if (first == '{' || first == '[') {
+        if (first == '[' && model_log_line(body, pos)) {
+            r.kind = shape::text;
+        } else if (first == '{' || first == '[') {
             r.kind = first == '{' ? shape::object : shape::array;
             v = model_nested(body, pos);
             std::size_t last = v.end;
