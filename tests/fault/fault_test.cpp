@@ -7,6 +7,7 @@
 
 #include "fault/shipper.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/restart_port.hpp"
 #include "support/sink_process.hpp"
 #include "support/test_db.hpp"
 
@@ -41,36 +42,6 @@ constexpr int event_count = batch_count * events_per_batch;
 constexpr int at_percent(int percent)
 {
     return batch_count * percent / 100;
-}
-
-/// A free port on loopback below the kernel's ephemeral range. A sink
-/// restarted on the same port must find it free: a port in the range
-/// could meanwhile become the source port of a client's connection (on
-/// loopback even a connection to itself), which ports below it never do.
-std::uint16_t free_port()
-{
-    int low = 32768;
-    std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
-    range >> low;
-    const int first = std::max(1024, low - 10000);
-    const int span = std::max(1, low - first);
-    unsigned seed = static_cast<unsigned>(::getpid()) * 2654435761u;
-    for (int tries = 0; tries < 500; ++tries) {
-        seed = seed * 1103515245u + 12345u;
-        const int port = first + static_cast<int>(seed % span);
-        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        REQUIRE(fd >= 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_port = htons(static_cast<std::uint16_t>(port));
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        const bool free =
-            ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-        ::close(fd);
-        if (free) return static_cast<std::uint16_t>(port);
-    }
-    FAIL("no free port below " << low);
-    return 0;
 }
 
 /// The sinks of one scenario, every one started on the same port; the
@@ -259,7 +230,7 @@ TEST_CASE("PostgreSQL restarting under traffic loses and repeats no event")
     const auto began = std::chrono::steady_clock::now();
     pg_cluster cluster; // of its own: the test stops and starts it
     const std::string dsn = fresh_database_on(cluster.dsn(), "fault_pg");
-    const std::uint16_t port = free_port();
+    const std::uint16_t port = ks::test::restart_port();
     sink_set sinks(dsn, port);
 
     shipper s(make_batches(batch_count, events_per_batch), shipper_options{});
@@ -306,7 +277,7 @@ TEST_CASE("a sink killed with SIGKILL twice under traffic loses and "
 {
     const auto began = std::chrono::steady_clock::now();
     const std::string dsn = fresh_database("fault_kill");
-    const std::uint16_t port = free_port();
+    const std::uint16_t port = ks::test::restart_port();
     sink_set sinks(dsn, port);
 
     shipper s(make_batches(batch_count, events_per_batch), shipper_options{});
@@ -351,7 +322,7 @@ TEST_CASE("answers lost after COMMIT are answered again from the ledger, "
 {
     const auto began = std::chrono::steady_clock::now();
     const std::string dsn = fresh_database("fault_lost");
-    const std::uint16_t port = free_port();
+    const std::uint16_t port = ks::test::restart_port();
     sink_set sinks(dsn, port);
 
     // Every third batch's first answer goes unread; the retry follows

@@ -10,6 +10,7 @@
 #include "shippers/koreshield_log.hpp"
 #include "support/http_client.hpp"
 #include "support/process.hpp"
+#include "support/restart_port.hpp"
 #include "support/sink_process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_db.hpp"
@@ -381,35 +382,6 @@ void require_stored(test_db& db, const written_log& written,
                    "koreshield_ingest_requests") <= configured_batch_lines());
 }
 
-/// A free loopback port below the kernel's ephemeral range, for a sink
-/// started again on the same port: a port inside the range could
-/// meanwhile become the source port of syslog-ng's reconnection (on
-/// loopback even a connection to itself).
-std::uint16_t free_low_port()
-{
-    int low = 32768;
-    std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> low;
-    const int first = std::max(1024, low - 10000);
-    const int span = std::max(1, low - first);
-    unsigned seed = static_cast<unsigned>(::getpid()) * 2654435761u;
-    for (int tries = 0; tries < 500; ++tries) {
-        seed = seed * 1103515245u + 12345u;
-        const int port = first + static_cast<int>(seed % span);
-        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        REQUIRE(fd >= 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_port = htons(static_cast<std::uint16_t>(port));
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        const bool free =
-            ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-        ::close(fd);
-        if (free) return static_cast<std::uint16_t>(port);
-    }
-    FAIL("no free port below " << low);
-    return 0;
-}
-
 /// Requires that syslog-ng accepts the configuration before it runs, so
 /// that a bad option fails here with syslog-ng's own words.
 void require_valid_config(const std::string& bin, const std::string& conf)
@@ -581,7 +553,8 @@ TEST_CASE("a batch answered 401 is sent again until the sink accepts it, "
     std::ofstream(dir.file("old-credentials")) << "basic syslog-ng:old\n";
     const std::string dsn = fresh_database("syslog_ng_401");
     test_db db(dsn);
-    const std::string listen = "127.0.0.1:" + std::to_string(free_low_port());
+    const std::string listen =
+        "127.0.0.1:" + std::to_string(ks::test::restart_port());
     auto sink = std::make_unique<sink_process>(
         sink_args(dsn, listen, {"--auth-file", dir.file("old-credentials")}));
     write_config(dir, log, ingest_url(*sink), "syslog-ng", "new");
