@@ -259,7 +259,8 @@ std::optional<std::string> make_settings(const options& opt,
                                std::string(ks::ingest::dead_letter_columns)};
     if (!opt.no_dedup) {
         try {
-            out.server.ledger.emplace(opt.ledger_table);
+            out.server.ledger.emplace(opt.ledger_table,
+                                      std::chrono::hours(opt.dedup_window_h));
         } catch (const std::invalid_argument& e) {
             return "--ledger-table: " + std::string(e.what());
         }
@@ -267,7 +268,6 @@ std::optional<std::string> make_settings(const options& opt,
         out.writer.also_checked.emplace_back(out.writer.ledger_rows,
                                              "request ledger");
     }
-    out.server.dedup_window = std::chrono::hours(opt.dedup_window_h);
 
     // Secrets come from a file or the environment, never from argv,
     // which every user of the machine can read in /proc.

@@ -559,7 +559,7 @@ void server_core::schedule_purge()
         auto purge = std::make_shared<pg::batch>();
         purge->events.finish();
         purge->dead_letters.finish();
-        purge->ledger = config_.ledger->purge(config_.dedup_window);
+        purge->ledger = config_.ledger->purge();
         writer_.submit(std::move(purge), [this](pg::commit_outcome o) {
             if (o.kind != pg::outcome_kind::committed &&
                 o.kind != pg::outcome_kind::stopped)

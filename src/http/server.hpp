@@ -47,9 +47,8 @@ struct server_config {
     /// decoded body, or the same Idempotency-Key header) is answered 200
     /// with the counts recorded the first time and stores nothing. None:
     /// every request is stored, retries included.
+    /// Its entries past their window are deleted, a slice each minute.
     std::optional<ingest::request_ledger> ledger;
-    /// Ledger entries older than this are deleted, a slice each minute.
-    std::chrono::seconds dedup_window{7 * 24 * 3600};
 
     /// A body that cannot be decompressed is answered 422 instead of
     /// being stored whole as a dead letter and answered 200.

@@ -33,8 +33,11 @@ request_key key_from_header(std::string_view idempotency_key)
     return {sha.so_far(), "idempotency-key"};
 }
 
-request_ledger::request_ledger(std::string_view table)
-    : table_(table), quoted_(pg::quote_table_name(table))
+request_ledger::request_ledger(std::string_view table,
+                               std::chrono::seconds window)
+    : table_(table), quoted_(pg::quote_table_name(table)),
+      older_("received_at < now() - make_interval(secs => " +
+            std::to_string(window.count()) + ")")
 {
 }
 
@@ -61,9 +64,14 @@ void request_ledger::attach(pg::batch& b, const request_key& key,
     row.finish();
 
     const std::string k = key_literal(key.sha256);
+    // An entry past the window is no repeat: the lookup does not see it,
+    // and the writer deletes it and stores the request again.
     b.ledger_lookup = "SELECT request_id, received, loaded, dead_lettered, "
                       "blank_lines, text_lines FROM " +
-                      quoted_ + " WHERE request_key = " + k;
+                      quoted_ + " WHERE request_key = " + k + " AND NOT (" +
+                      older_ + ")";
+    b.ledger_expired = "DELETE FROM " + quoted_ + " WHERE request_key = " + k +
+                       " AND " + older_;
 
     // Rows PostgreSQL refuses become dead letters of the same request.
     const std::string where = " WHERE request_key = " + k + ";";
@@ -90,13 +98,11 @@ request_ledger::recorded(const pg::ledger_values& row)
     return r;
 }
 
-std::string request_ledger::purge(std::chrono::seconds window) const
+std::string request_ledger::purge() const
 {
     return "DELETE FROM " + quoted_ +
            " WHERE request_key IN (SELECT request_key FROM " + quoted_ +
-           " WHERE received_at < now() - make_interval(secs => " +
-           std::to_string(window.count()) + ") LIMIT " +
-           std::to_string(purge_slice) + ");";
+           " WHERE " + older_ + " LIMIT " + std::to_string(purge_slice) + ");";
 }
 
 } // namespace ks::ingest

@@ -42,9 +42,12 @@ struct recorded_request {
 /// only; the writer runs it.
 class request_ledger {
 public:
-    /// `table` is "name" or "schema.name". Throws std::invalid_argument
+    /// `table` is "name" or "schema.name"; an entry older than `window`
+    /// no longer makes a request a repeat. Throws std::invalid_argument
     /// for a bad name.
-    explicit request_ledger(std::string_view table);
+    explicit request_ledger(std::string_view table,
+                            std::chrono::seconds window = std::chrono::hours(
+                                7 * 24));
 
     /// The table and columns, for the start-up and health checks.
     pg::copy_target target() const;
@@ -60,13 +63,14 @@ public:
     static std::optional<recorded_request>
     recorded(const pg::ledger_values& row);
 
-    /// A statement deleting entries older than `window`, in slices so no
-    /// transaction holds many row locks.
-    std::string purge(std::chrono::seconds window) const;
+    /// A statement deleting entries older than the window, in slices so
+    /// no transaction holds many row locks.
+    std::string purge() const;
 
 private:
     std::string table_;  // as given
     std::string quoted_; // quoted for SQL
+    std::string older_;  // "received_at < now() - <window>"
 };
 
 } // namespace ks::ingest

@@ -254,7 +254,7 @@ private:
     }
 
     // A batch the ledger knows: what the earlier transaction recorded.
-    commit_outcome duplicate_of(const batch& b)
+    commit_outcome duplicate_of(batch& b)
     {
         commit_outcome out;
         out.kind = outcome_kind::duplicate;
@@ -267,8 +267,22 @@ private:
             conn_.recover();
             return outcome_from(std::move(*e));
         }
-        if (!rows.empty()) out.ledger_row = std::move(rows.front());
-        return out;
+        if (!rows.empty()) {
+            out.ledger_row = std::move(rows.front());
+            return out;
+        }
+
+        // An entry too old to count: gone, and the batch is new. Once
+        // only: a second conflict is a live entry made meanwhile.
+        if (b.ledger_expired.empty() || renewing_) return out;
+        if (auto e = conn_.exec(b.ledger_expired.c_str(), sql_.ledger_step)) {
+            conn_.recover();
+            return outcome_from(std::move(*e));
+        }
+        renewing_ = true;
+        commit_outcome again = write_alone(b);
+        renewing_ = false;
+        return again;
     }
 
     // The batch again, its events in windows, each behind a savepoint:
@@ -622,6 +636,7 @@ private:
     const writer_config& config_;
     const statements& sql_;
     connection conn_;
+    bool renewing_ = false; // writing a batch whose entry had expired
     steady::time_point retry_at_;
     steady::duration retry_delay_ = steady::duration::zero();
     std::string last_failure_;

@@ -89,6 +89,10 @@ struct batch {
     /// first row (what the earlier transaction recorded) goes to
     /// commit_outcome::ledger_row.
     std::string ledger_lookup;
+    /// When the lookup finds nothing (the entry is past its window, or
+    /// was purged meanwhile): a statement deleting what is left of it,
+    /// after which the batch is written once more as a new one.
+    std::string ledger_expired;
     /// Without a dead_letter function, a batch whose rows PostgreSQL
     /// refuses completes failed.
     refusal_handler on_refusal;

@@ -102,7 +102,9 @@ TEST_CASE("a purge deletes the entries older than the window only")
     auto purge = std::make_shared<ks::pg::batch>();
     purge->events.finish();
     purge->dead_letters.finish();
-    purge->ledger = f.ledger.purge(std::chrono::hours(2));
+    purge->ledger = request_ledger("koreshield_ingest_requests",
+                                   std::chrono::hours(2))
+                        .purge();
     REQUIRE(f.run(purge).kind == ks::pg::outcome_kind::committed);
     CHECK(f.db.scalar("SELECT string_agg(request_id, ',' ORDER BY "
                       "request_id) FROM koreshield_ingest_requests") ==
@@ -124,4 +126,22 @@ TEST_CASE("ledger rows that are not the lookup's are not read as counts")
     REQUIRE(ok.has_value());
     CHECK(ok->tally.loaded == 3);
     CHECK(ok->tally.text_lines == 2);
+}
+
+TEST_CASE("an entry past its window makes no repeat: the request is "
+          "stored again and recorded anew")
+{
+    fixture f;
+    f.ledger = request_ledger("koreshield_ingest_requests",
+                              std::chrono::hours(2));
+    const std::string body = "{\"event\":\"old\",\"time\":1767261600}";
+    REQUIRE(f.send(body, "first").kind == ks::pg::outcome_kind::committed);
+    REQUIRE(f.send(body, "within").kind == ks::pg::outcome_kind::duplicate);
+
+    f.db.exec("UPDATE koreshield_ingest_requests SET received_at = now() - "
+              "interval '3 hours'");
+    CHECK(f.send(body, "later").kind == ks::pg::outcome_kind::committed);
+    CHECK(f.db.scalar("SELECT count(*) FROM koreshield_events") == "2");
+    CHECK(f.db.scalar("SELECT string_agg(request_id, ',') FROM "
+                      "koreshield_ingest_requests") == "later");
 }
