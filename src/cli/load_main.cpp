@@ -218,7 +218,7 @@ int main(int argc, char** argv)
 
         if (!unlisted.empty() || s.count(ks::load::file_status::failed) != 0)
             return exit_failure;
-        if (s.dead_lettered != 0 || s.any_damage()) return exit_dead_letters;
+        if (s.any_dead_letters() || s.any_damage()) return exit_dead_letters;
         return exit_loaded;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "koreshield-load: %s\n", e.what());

@@ -101,6 +101,14 @@ std::uint64_t run_summary::count(file_status s) const
                       [s](const file_report& f) { return f.status == s; }));
 }
 
+bool run_summary::any_dead_letters() const
+{
+    return dead_lettered != 0 ||
+           std::any_of(files.begin(), files.end(), [](const file_report& f) {
+               return f.status == file_status::loaded && f.dead_lettered != 0;
+           });
+}
+
 bool run_summary::any_damage() const
 {
     return std::any_of(files.begin(), files.end(),
@@ -235,6 +243,7 @@ loader::impl::~impl()
 
 pg::db_status loader::impl::connect()
 {
+    manifest_.wait_for_database(options_.retry_for);
     return manifest_.open(options_.dsn, options_.connect_timeout_s);
 }
 

@@ -71,6 +71,9 @@ struct run_summary {
 
     std::uint64_t count(file_status s) const;
     bool any_damage() const;
+    /// Whether a file this run loaded (or finished loading) holds dead
+    /// letters, this run's or an interrupted earlier one's.
+    bool any_dead_letters() const;
 };
 
 /// Receives a line for the operator (a file's result, an error).

@@ -2,8 +2,11 @@
 
 #include "pg/writer.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 namespace ks::load {
@@ -73,10 +76,20 @@ pg::db_status manifest::query(const std::string& sql,
                              std::vector<pg::text_row>& rows)
 {
     // A server restart between two files ends this idle connection; the
-    // statement never ran, so it is sent once more on a new one.
+    // statement never ran, so it is sent once more on a new one, once the
+    // server takes connections again (waiting up to retry_for_).
     pg::db_status e = conn_.query(sql, params, step, rows);
     if (!e || !conn_.lost(*e)) return e;
-    if (auto reopened = conn_.open(dsn_, timeout_s_)) return e;
+
+    const auto give_up = std::chrono::steady_clock::now() + retry_for_;
+    auto pause = std::chrono::milliseconds(100);
+    while (auto reopened = conn_.open(dsn_, timeout_s_)) {
+        if (reopened->kind != pg::error_kind::transient ||
+            std::chrono::steady_clock::now() + pause > give_up)
+            return e;
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(2000));
+    }
     return conn_.query(sql, params, step, rows);
 }
 

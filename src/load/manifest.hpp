@@ -4,6 +4,7 @@
 #include "load/content_hash.hpp"
 #include "pg/connection.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -81,6 +82,11 @@ struct load_totals {
 class manifest {
 public:
     explicit manifest(manifest_tables tables = {});
+
+    /// How long a statement waits for a database that went away while
+    /// the connection sat idle (a restart between two files) to come
+    /// back; 0 tries one new connection only.
+    void wait_for_database(std::chrono::seconds limit) { retry_for_ = limit; }
 
     /// Connects; the manifest tables must exist.
     [[nodiscard]] pg::db_status open(const std::string& dsn,
@@ -161,6 +167,7 @@ private:
     pg::connection conn_;
     std::string dsn_;
     unsigned timeout_s_ = 5;
+    std::chrono::seconds retry_for_{0};
 };
 
 } // namespace ks::load

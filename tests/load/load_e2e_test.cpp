@@ -258,7 +258,10 @@ TEST_CASE("a load killed at any moment resumes without loss or duplicates")
     temp_dir dir("load-e2e");
     constexpr std::uint64_t events = 120000;
     const std::string big = dir.file("big.ndjson.zst");
-    write_file(big, zstd_sized(ndjson(0, events, "k")));
+    // A broken line in the first chunk: its dead letter commits before
+    // the kills, and the run that finishes the file must still report it.
+    write_file(big, zstd_sized(ndjson(0, 10, "k") + "{\"cut\n" +
+                               ndjson(10, events - 10, "k")));
     const std::vector<std::string> args = {
         "--dsn", dsn, "--progress", "none", "--chunk-bytes", "128K", big};
 
@@ -279,12 +282,15 @@ TEST_CASE("a load killed at any moment resumes without loss or duplicates")
     }
 
     std::string out;
-    REQUIRE(ks::test::run_program(load_binary(), args, out) == 0);
+    REQUIRE(ks::test::run_program(load_binary(), args, out) == 3);
     INFO(out);
     CHECK(rows(db) == events);
     CHECK(distinct_ids(db) == events);
+    CHECK(dead_letters(db) == 1);
     CHECK(out.find("resumed") != std::string::npos);
     CHECK(number(db, "SELECT loaded FROM koreshield_load_files") == events);
+    CHECK(number(db, "SELECT dead_lettered FROM koreshield_load_files") ==
+          1);
 }
 
 TEST_CASE("two loaders on the same file store it once")
