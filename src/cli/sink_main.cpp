@@ -334,7 +334,8 @@ std::optional<int> check_tables(const settings& s, const ks::http::logger& log)
                   "id "
                   "sequences"
                 : "; create the tables with sql/schema.sql (psql DSN -f "
-                  "sql/schema.sql), or name existing ones with --table, "
+                  "sql/schema.sql; for other names, copy its tables under "
+                  "them), or name existing ones with --table, "
                   "--dead-letter-table and --ledger-table";
     log.write(ks::http::log_level::error, "start_failed", "error",
               problem->message + remedy, "sqlstate", problem->sqlstate);
