@@ -271,9 +271,15 @@ std::optional<std::string> make_settings(const options& opt,
 
     // Secrets come from a file or the environment, never from argv,
     // which every user of the machine can read in /proc.
-    if (!opt.auth_file.empty())
+    if (!opt.auth_file.empty()) {
         if (auto problem = out.server.auth.add_file(opt.auth_file))
             return *problem;
+        // A file meant to protect the sink must not leave it open.
+        if (out.server.auth.empty())
+            return "--auth-file " + opt.auth_file +
+                   " holds no credential ('bearer TOKEN' or 'basic "
+                   "USER:PASSWORD' lines)";
+    }
     if (auto problem = out.server.auth.add_environment()) return problem;
     if (out.server.auth.empty() && !opt.no_auth &&
         !ks::http::is_loopback_host(where.host))

@@ -267,10 +267,22 @@ prepare_result preparer::prepare(std::string_view content_encoding,
     // A body that cannot be decoded is kept whole, as received, so it can
     // be inspected and replayed; loading a prefix of it would store part
     // of a batch the client may later send again intact.
-    if (text_sha256 != nullptr)
-        *text_sha256 = decoded.error == decode::errc::ok
-                           ? sha256(decoded_.view())
-                           : sha256({body.data(), body.size()});
+    // A body that cannot be decoded is named by its bytes as received,
+    // apart from every decoded text: an undecodable body whose bytes
+    // happen to equal a valid request's decoded text must not make that
+    // request a repeat of it.
+    if (text_sha256 != nullptr) {
+        if (decoded.error == decode::errc::ok) {
+            *text_sha256 = sha256(decoded_.view());
+        } else {
+            sha256_stream sha;
+            sha.update(std::string_view("undecodable\0", 12));
+            sha.update(content_encoding);
+            sha.update(std::string_view("\0", 1));
+            sha.update({body.data(), body.size()});
+            *text_sha256 = sha.so_far();
+        }
+    }
     if (decoded.error != decode::errc::ok) {
         position at;
         at.offset = static_cast<std::int64_t>(decoded.input_offset);

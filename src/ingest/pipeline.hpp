@@ -108,9 +108,9 @@ public:
     /// or larger_than_budget (it could never fit). Without a hold the
     /// decoded size is limited by max_decoded_bytes alone.
     ///
-    /// With `text_sha256`, the SHA-256 of the decoded body (of the body
-    /// as received when it cannot be decoded) is put there, for the
-    /// request ledger.
+    /// With `text_sha256`, the SHA-256 of the decoded body is put there,
+    /// for the request ledger; for a body that cannot be decoded, one of
+    /// its coding and bytes as received, which no decoded text shares.
     prepare_result prepare(std::string_view content_encoding,
                            std::span<const char> body, const origin& from,
                            std::int64_t receive_time, pg::batch& out,

@@ -65,6 +65,11 @@ TEST_CASE("the sink will not listen beyond loopback without credentials "
     CHECK_THAT(out, Catch::Contains("--no-auth"));
 
     temp_dir dir("auth");
+    std::ofstream(dir.file("empty")) << "# nothing yet\n";
+    CHECK(run_sink_to_exit({"--auth-file", dir.file("empty"), "--dsn", dsn},
+                           out) == 2);
+    CHECK_THAT(out, Catch::Contains("holds no credential"));
+
     std::ofstream(dir.file("bad")) << "token x\n";
     CHECK(run_sink_to_exit({"--auth-file", dir.file("bad"), "--dsn", dsn},
                            out) == 2);

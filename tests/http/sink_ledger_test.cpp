@@ -210,3 +210,22 @@ TEST_CASE("the sink will not start without its ledger table, and names "
     // Without deduplication it needs none.
     CHECK_NOTHROW(sink_process(sink_args(dsn, {"--no-dedup"})));
 }
+
+TEST_CASE("an undecodable body is no repeat of the same bytes sent "
+          "correctly")
+{
+    sink_fixture f;
+    const std::string text = vector_ndjson(koreshield_events(0, 4));
+
+    // Plain bytes labelled gzip: kept whole as one dead letter.
+    require_loaded(f.send(ndjson_post(text, "gzip")), f.sink, 1, 0, 1);
+
+    // The same events sent right, plain and gzip: the first is new.
+    auto plain = f.send(ndjson_post(text));
+    require_loaded(plain, f.sink, 4, 4, 0);
+    CHECK(json_string(plain.body, "duplicate_of").empty());
+    auto coded = f.send(ndjson_post(gzip_member(text), "gzip"));
+    require_loaded(coded, f.sink, 4, 4, 0);
+    CHECK_FALSE(json_string(coded.body, "duplicate_of").empty());
+    CHECK(f.count("koreshield_events") == "4");
+}
