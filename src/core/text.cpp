@@ -1,6 +1,7 @@
 #include "core/text.hpp"
 
 #include <cstdint>
+#include <string>
 
 namespace ks {
 
@@ -68,6 +69,58 @@ std::string to_storable_text(std::string_view s)
         }
     }
     return out;
+}
+
+void append_json_string(std::string& out, std::string_view text)
+{
+    static constexpr char hex[] = "0123456789abcdef";
+    out += '"';
+    std::size_t i = 0;
+    while (i < text.size()) {
+        auto c = static_cast<unsigned char>(text[i]);
+
+        // Multi-byte characters are copied whole, or replaced.
+        if (c >= 0x80) {
+            std::size_t n = sequence_length(text, i);
+            if (n == 0) {
+                out += "\\ufffd";
+                ++i;
+            } else {
+                out.append(text.substr(i, n));
+                i += n;
+            }
+            continue;
+        }
+
+        // ASCII: escape what JSON requires, and nothing else.
+        switch (c) {
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        default:
+            if (c < 0x20) {
+                out += "\\u00";
+                out += hex[c >> 4];
+                out += hex[c & 0xf];
+            } else {
+                out += static_cast<char>(c);
+            }
+        }
+        ++i;
+    }
+    out += '"';
 }
 
 } // namespace ks

@@ -16,4 +16,8 @@ bool is_storable_text(std::string_view s) noexcept;
 /// for event data, which is validated or dead-lettered instead.
 std::string to_storable_text(std::string_view s);
 
+/// Appends `text` as a JSON string literal, quotes included. Bytes that
+/// are not valid UTF-8 become U+FFFD, so the result is always valid JSON.
+void append_json_string(std::string& out, std::string_view text);
+
 } // namespace ks

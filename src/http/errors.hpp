@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/text.hpp"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -48,8 +50,7 @@ std::string_view failure_code(failure f) noexcept;
 error_reply make_error_reply(failure f, std::string_view message,
                              std::string_view sqlstate = {});
 
-/// Appends `text` as a JSON string literal, quotes included. Bytes that
-/// are not valid UTF-8 become U+FFFD, so the result is always valid JSON.
-void append_json_string(std::string& out, std::string_view text);
+/// JSON string literals for error bodies (core/text.hpp).
+using ks::append_json_string;
 
 } // namespace ks::http

@@ -293,22 +293,9 @@ bool mapper::impl::map_text_line(std::string_view line,
                       "a text line that is not valid UTF-8 or holds NUL");
 
     // {"message":"<line>","_event_time_source":"received"}
-    text_event.assign("{\"message\":\"");
-    for (const char c : line) {
-        const auto u = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            text_event.push_back('\\');
-            text_event.push_back(c);
-        } else if (u < 0x20) {
-            static constexpr char hex[] = "0123456789abcdef";
-            text_event.append("\\u00");
-            text_event.push_back(hex[u >> 4]);
-            text_event.push_back(hex[u & 0x0f]);
-        } else {
-            text_event.push_back(c);
-        }
-    }
-    text_event.append("\",\"_event_time_source\":\"received\"}");
+    text_event.assign("{\"message\":");
+    append_json_string(text_event, line);
+    text_event.append(",\"_event_time_source\":\"received\"}");
 
     out.event_time = receive_time;
     out.event_time_from_receipt = true;

@@ -401,7 +401,7 @@ TEST_CASE("a text line becomes a text_line event with the line in "
     CHECK_FALSE(o.provider.has_value());
     CHECK_FALSE(o.taxonomy.has_value());
     CHECK(o.metadata ==
-          R"({"message":"127.0.0.1 - \"GET /health\" 200 \\ \u0009\u0001 é",)"
+          R"({"message":"127.0.0.1 - \"GET /health\" 200 \\ \t\u0001 é",)"
           R"("_event_time_source":"received"})");
 
     outcome bad = h.run("caf\xe9 latin-1", shape::text);
