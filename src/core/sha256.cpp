@@ -84,6 +84,18 @@ digest sha256(std::string_view bytes)
     return d;
 }
 
+digest tagged_sha256(std::string_view tag,
+                     std::initializer_list<std::string_view> parts)
+{
+    sha256_stream sha;
+    sha.update(tag);
+    for (std::string_view part : parts) {
+        sha.update(std::string_view("\0", 1));
+        sha.update(part);
+    }
+    return sha.so_far();
+}
+
 std::string to_hex(const digest& d)
 {
     static constexpr char digits[] = "0123456789abcdef";

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -32,6 +33,11 @@ private:
 
 /// SHA-256 of `bytes` in one call.
 digest sha256(std::string_view bytes);
+
+/// SHA-256 of `tag`, then of each of `parts` after a NUL byte: digests of
+/// different kinds of input, each with its own tag, never coincide.
+digest tagged_sha256(std::string_view tag,
+                     std::initializer_list<std::string_view> parts);
 
 /// Lower-case hex of a digest (64 characters).
 std::string to_hex(const digest& d);

@@ -13,18 +13,12 @@ namespace {
 // never pass for a user and password.
 digest bearer_digest(std::string_view token)
 {
-    sha256_stream sha;
-    sha.update(std::string_view("bearer\0", 7));
-    sha.update(token);
-    return sha.so_far();
+    return tagged_sha256("bearer", {token});
 }
 
 digest basic_digest(std::string_view user_colon_password)
 {
-    sha256_stream sha;
-    sha.update(std::string_view("basic\0", 6));
-    sha.update(user_colon_password);
-    return sha.so_far();
+    return tagged_sha256("basic", {user_colon_password});
 }
 
 bool same_word(std::string_view a, std::string_view b) noexcept

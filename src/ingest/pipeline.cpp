@@ -275,12 +275,8 @@ prepare_result preparer::prepare(std::string_view content_encoding,
         if (decoded.error == decode::errc::ok) {
             *text_sha256 = sha256(decoded_.view());
         } else {
-            sha256_stream sha;
-            sha.update(std::string_view("undecodable\0", 12));
-            sha.update(content_encoding);
-            sha.update(std::string_view("\0", 1));
-            sha.update({body.data(), body.size()});
-            *text_sha256 = sha.so_far();
+            *text_sha256 = tagged_sha256(
+                "undecodable", {content_encoding, {body.data(), body.size()}});
         }
     }
     if (decoded.error != decode::errc::ok) {

@@ -26,11 +26,9 @@ bool parse_count(const std::optional<std::string>& v, std::uint64_t& out)
 
 request_key key_from_header(std::string_view idempotency_key)
 {
-    // Prefixed, so no header value can name the same key as a body.
-    sha256_stream sha;
-    sha.update(std::string_view("idempotency-key\0", 16));
-    sha.update(idempotency_key);
-    return {sha.so_far(), "idempotency-key"};
+    // Tagged, so no header value can name the same key as a body.
+    return {tagged_sha256("idempotency-key", {idempotency_key}),
+            "idempotency-key"};
 }
 
 request_ledger::request_ledger(std::string_view table,
