@@ -382,11 +382,8 @@ private:
                                         std::uint64_t& loaded)
     {
         if (auto e = conn_.start_copy(sql, sql_.events_step)) return e;
-        copy_stream stream(conn_, sql_.events_step);
-        if (auto e = stream.write(copy_buffer::stream_header())) return e;
-        if (auto e = stream.write(tuples)) return e;
-        if (auto e = stream.write(copy_buffer::stream_trailer())) return e;
-        return stream.complete(loaded);
+        const std::string_view pieces[] = {tuples};
+        return stream_tuples(sql_.events_step, pieces, loaded);
     }
 
     // The batch's dead letters and those of its refused rows, in one COPY.
@@ -399,10 +396,24 @@ private:
         if (auto e = conn_.start_copy(sql_.copy_dead_letters,
                                       sql_.dead_letters_step))
             return e;
-        copy_stream stream(conn_, sql_.dead_letters_step);
+        const std::string_view pieces[] = {b.dead_letters.tuples(),
+                                           refused.tuples()};
+        return stream_tuples(sql_.dead_letters_step, pieces, loaded);
+    }
+
+    // The data of a started COPY: the header once, the tuples of each
+    // piece straight from where they lie, so nothing is copied to join
+    // them, then the trailer; `loaded` is what the server stored.
+    [[nodiscard]] db_status stream_tuples(const std::string& step,
+                                          std::span<const std::string_view>
+                                              pieces,
+                                          std::uint64_t& loaded)
+    {
+        copy_stream stream(conn_, step);
         if (auto e = stream.write(copy_buffer::stream_header())) return e;
-        if (auto e = stream.write(b.dead_letters.tuples())) return e;
-        if (auto e = stream.write(refused.tuples())) return e;
+        for (std::string_view piece : pieces)
+            if (!piece.empty())
+                if (auto e = stream.write(piece)) return e;
         if (auto e = stream.write(copy_buffer::stream_trailer())) return e;
         return stream.complete(loaded);
     }
@@ -578,10 +589,9 @@ private:
         return send();
     }
 
-    // One COPY of the `part` of every batch: the header once, each
-    // batch's tuples straight from its own buffer, then the trailer, so
-    // no batch is copied to join them. `opens` says `sql` begins the
-    // transaction; once it is open, `where` becomes `sending`.
+    // One COPY of the `part` of every batch (see stream_tuples). `opens`
+    // says `sql` begins the transaction; once it is open, `where` becomes
+    // `sending`.
     [[nodiscard]] db_status copy(const std::string& sql,
                                  const std::string& step,
                                  std::span<batch* const> batches,
@@ -594,15 +604,10 @@ private:
         if (started) return started;
         where = sending;
 
-        copy_stream stream(conn_, step);
-        if (auto e = stream.write(copy_buffer::stream_header())) return e;
-        for (const batch* b : batches) {
-            const copy_buffer& rows = b->*part;
-            if (rows.rows() == 0) continue;
-            if (auto e = stream.write(rows.tuples())) return e;
-        }
-        if (auto e = stream.write(copy_buffer::stream_trailer())) return e;
-        return stream.complete(loaded);
+        pieces_.clear();
+        for (const batch* b : batches)
+            pieces_.push_back((b->*part).tuples());
+        return stream_tuples(step, pieces_, loaded);
     }
 
     // Keeps a live connection, else opens one unless the last attempt
@@ -637,6 +642,7 @@ private:
     const statements& sql_;
     connection conn_;
     bool renewing_ = false; // writing a batch whose entry had expired
+    std::vector<std::string_view> pieces_; // reused by copy()
     steady::time_point retry_at_;
     steady::duration retry_delay_ = steady::duration::zero();
     std::string last_failure_;
