@@ -105,15 +105,28 @@ struct event {
     expected_row row;
 };
 
+// When the events happen: event i at start + i * spacing, plus up to a
+// millisecond of jitter. By default 137 ms apart from 2026-02-17T09:21:44Z,
+// when these shapes were current.
+struct timeline {
+    std::int64_t start_us = 1'771'320'104'000'000;
+    std::int64_t spacing_us = 137'000;
+
+    std::int64_t at(std::uint64_t i) const
+    {
+        return start_us + static_cast<std::int64_t>(i) * spacing_us;
+    }
+};
+
 class generator {
 public:
-    explicit generator(std::uint64_t seed) : rng_(seed) {}
+    generator(std::uint64_t seed, timeline times) : rng_(seed), times_(times)
+    {}
 
     event make(std::uint64_t i)
     {
-        // Distinct, ordered times: 137 ms apart plus jitter.
-        std::int64_t t = base_us_ + static_cast<std::int64_t>(i) * 137'000 +
-                         pick(0, 999);
+        // Distinct, ordered times while the spacing exceeds the jitter.
+        std::int64_t t = times_.at(i) + pick(0, 999);
         std::string rid = uuid();
         switch (i % 7) {
         case 0: return chat_attack(t, rid);
@@ -341,18 +354,15 @@ private:
     }
 
     std::mt19937_64 rng_;
-    // 2026-02-17T09:21:44Z, when these shapes were current.
-    std::int64_t base_us_ = 1'771'320'104'000'000;
+    timeline times_;
 };
 
 // Vector's file source without parsing: the line is a string in
 // `message`, next to the read time and file metadata, keys sorted.
 std::string vector_file_wrap(const event& e, std::uint64_t i,
-                             std::string& envelope)
+                             const timeline& times, std::string& envelope)
 {
-    std::string read_time = format_time(
-        1'771'320'104'000'000 + static_cast<std::int64_t>(i) * 137'000 +
-            5'000, 'T') + "431Z";
+    std::string read_time = format_time(times.at(i) + 5'000, 'T') + "431Z";
     envelope = "{\"file\":\"/var/log/koreshield/koreshield.log\","
                "\"host\":\"gw-eu-1\",\"source_type\":\"file\","
                "\"timestamp\":" + json_string(read_time) + "}";
@@ -374,11 +384,12 @@ void write_expected(std::ostream& out, const expected_row& r)
 // The line a shipper sends for event number i. Wrapping moves the
 // KoreShield line into `message`, so the stored metadata gains the
 // shipper's envelope.
-std::string shipped_line(event& e, std::uint64_t i, bool wrapped)
+std::string shipped_line(event& e, std::uint64_t i, const timeline& times,
+                         bool wrapped)
 {
     if (!wrapped) return e.json;
     std::string envelope;
-    std::string line = vector_file_wrap(e, i, envelope);
+    std::string line = vector_file_wrap(e, i, times, envelope);
     e.row.metadata.pop_back();
     e.row.metadata += ",\"_envelope\":" + envelope + "}";
     return line;
@@ -487,6 +498,7 @@ struct options {
     std::uint64_t body_events = 0;
     std::uint64_t body_bytes = 0;
     int zstd_level = 3;
+    timeline times;
 };
 
 int run(const options& opt)
@@ -498,7 +510,7 @@ int run(const options& opt)
             throw std::runtime_error("cannot write " + opt.expect_path);
     }
 
-    generator gen(opt.seed);
+    generator gen(opt.seed, opt.times);
     bool array = opt.format == "array";
     bool wrapped = opt.wrap == "vector-file";
     std::uint64_t end = opt.first_index + opt.count;
@@ -509,7 +521,7 @@ int run(const options& opt)
                            opt.body_events, opt.body_bytes);
         for (std::uint64_t i = opt.first_index; i < end; ++i) {
             event e = gen.make(i);
-            bodies.add(shipped_line(e, i, wrapped));
+            bodies.add(shipped_line(e, i, opt.times, wrapped));
             if (expect.is_open()) write_expected(expect, e.row);
         }
         bodies.finish();
@@ -522,7 +534,7 @@ int run(const options& opt)
     for (std::uint64_t i = opt.first_index; i < end; ++i) {
         event e = gen.make(i);
         if (i != opt.first_index) std::cout << (array ? ',' : '\n');
-        std::cout << shipped_line(e, i, wrapped);
+        std::cout << shipped_line(e, i, opt.times, wrapped);
         if (expect.is_open()) write_expected(expect, e.row);
     }
     std::cout << (array ? "]" : "");
@@ -544,6 +556,14 @@ int main(int argc, char** argv)
     app.add_option("--first-index", opt.first_index,
                    "number of the first event (its shape and time follow "
                    "from it)")
+        ->capture_default_str();
+    app.add_option("--start-us", opt.times.start_us,
+                   "Unix time of event 0, in microseconds")
+        ->capture_default_str();
+    app.add_option("--spacing-us", opt.times.spacing_us,
+                   "microseconds between events (at least 1000 keeps every "
+                   "time distinct)")
+        ->check(CLI::PositiveNumber)
         ->capture_default_str();
     app.add_option("--format", opt.format,
                    "array ([e1,e2], Vector json codec) or ndjson (e1\\ne2, "

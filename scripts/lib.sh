@@ -10,7 +10,15 @@ KS_PG_BIN=${KS_PG_BIN:-/usr/lib/postgresql/15/bin}
 KS_PACKAGES=(g++ meson ninja-build pkg-config libboost1.81-dev libpq-dev
     libsimdjson-dev libzstd-dev zlib1g-dev libsnappy-dev libssl-dev
     libtomlplusplus-dev catch2 libcli11-dev postgresql-15
-    postgresql-client-15 zstd gzip curl)
+    postgresql-client-15 postgresql-15-partman postgresql-15-cron zstd gzip
+    curl)
+
+# Server settings for a cluster whose database "koreshield" gets its
+# maintenance scheduled by pg_cron (sql/60_schedule.sql). Background
+# workers rather than libpq connections: the embedded clusters listen on
+# a unix socket only, and pg_cron would connect to localhost.
+KS_PG_CRON=(shared_preload_libraries=pg_cron cron.database_name=koreshield
+    cron.use_background_workers=on max_worker_processes=16)
 
 ks_log() { printf '%s\n' "$*" >&2; }
 ks_die() { ks_log "error: $*"; exit 1; }

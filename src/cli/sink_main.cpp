@@ -339,8 +339,9 @@ std::optional<int> check_tables(const settings& s, const ks::http::logger& log)
                   "SELECT, UPDATE, DELETE on the ledger) and USAGE on their "
                   "id "
                   "sequences"
-                : "; create the tables with sql/schema.sql (psql DSN -f "
-                  "sql/schema.sql; for other names, copy its tables under "
+                : "; create the tables with sql/apply (sql/apply DSN, or "
+                  "sql/apply --flat DSN without pg_partman; for other "
+                  "names, copy its tables under "
                   "them), or name existing ones with --table, "
                   "--dead-letter-table and --ledger-table";
     log.write(ks::http::log_level::error, "start_failed", "error",

@@ -115,7 +115,8 @@ pg::db_status manifest::open(const std::string& dsn, unsigned connect_timeout_s)
     for (int i = 0; i < 2; ++i)
         if (rows.at(0).at(i) == "t")
             return data_error("the manifest table " + *names[i] +
-                              " does not exist; apply sql/schema.sql");
+                              " does not exist; apply the schema with "
+                              "sql/apply");
     return std::nullopt;
 }
 

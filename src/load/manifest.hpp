@@ -15,7 +15,7 @@
 
 namespace ks::load {
 
-/// Table names of the manifest (see sql/schema.sql).
+/// Table names of the manifest (see sql/20_support_tables.sql).
 struct manifest_tables {
     std::string files = "koreshield_load_files";
     std::string chunks = "koreshield_load_chunks";

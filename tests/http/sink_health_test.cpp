@@ -68,7 +68,7 @@ TEST_CASE("/health is 503, naming the table, while a table is missing")
 }
 
 TEST_CASE("a table missing at start-up stops the sink with status 1, "
-          "naming it and sql/schema.sql")
+          "naming it and sql/apply")
 {
     std::string dsn = fresh_database("http");
     for (auto flag : {"--table", "--dead-letter-table"}) {
@@ -79,7 +79,7 @@ TEST_CASE("a table missing at start-up stops the sink with status 1, "
         CHECK(status == 1);
         CHECK_THAT(output, Catch::Contains("nosuch"));
         CHECK_THAT(output, Catch::Contains("does not exist"));
-        CHECK_THAT(output, Catch::Contains("sql/schema.sql"));
+        CHECK_THAT(output, Catch::Contains("sql/apply"));
         CHECK_THAT(output, !Catch::Contains("listening on"));
     }
 }

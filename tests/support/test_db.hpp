@@ -36,15 +36,24 @@ private:
 /// must never pass by skipping.
 std::string server_dsn();
 
-/// Creates a new, empty database on that server, applies sql/schema.sql
-/// from the source tree, and returns a DSN for it. The name starts with
-/// `hint` and is unique per call.
-std::string fresh_database(std::string_view hint);
+/// Which events table the schema makes: the guide's flat table (quick to
+/// create; most suites), or monthly partitions managed by pg_partman.
+enum class schema_layout { flat, partitioned };
+
+/// Applies the schema files of sql/ over `db`, as sql/apply does.
+void apply_schema(test_db& db, schema_layout layout);
+
+/// Creates a new, empty database on that server, applies the schema from
+/// the source tree, and returns a DSN for it. The name starts with `hint`
+/// and is unique per call.
+std::string fresh_database(std::string_view hint,
+                           schema_layout layout = schema_layout::flat);
 
 /// fresh_database() on the server at `server` (a DSN without dbname).
-std::string fresh_database_on(const std::string& server, std::string_view hint);
+std::string fresh_database_on(const std::string& server, std::string_view hint,
+                              schema_layout layout = schema_layout::flat);
 
-/// Path of a file in the source tree, e.g. source_path("sql/schema.sql").
+/// Path of a file in the source tree, e.g. source_path("sql/apply").
 std::string source_path(std::string_view relative);
 
 } // namespace ks::test

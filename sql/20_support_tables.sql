@@ -1,24 +1,7 @@
--- KoreShield events in PostgreSQL: the table from KoreShield's PostgreSQL
--- guide, and a dead-letter table for records that cannot become rows.
+-- The tables beside the events: dead letters, the loader's manifest and
+-- the sink's request ledger. They are plain tables in either layout (flat
+-- or partitioned events); 40_maintenance.sql keeps each one's retention.
 -- Safe to apply more than once.
-
-CREATE TABLE IF NOT EXISTS koreshield_events (
-    id          BIGSERIAL PRIMARY KEY,
-    event_time  TIMESTAMPTZ NOT NULL,
-    event_type  TEXT NOT NULL,
-    severity    TEXT NOT NULL,
-    provider    TEXT,
-    model       TEXT,
-    request_id  TEXT,
-    blocked     BOOLEAN NOT NULL,
-    taxonomy    JSONB,
-    metadata    JSONB
-);
-
-CREATE INDEX IF NOT EXISTS idx_koreshield_events_time
-    ON koreshield_events (event_time);
-CREATE INDEX IF NOT EXISTS idx_koreshield_events_type
-    ON koreshield_events (event_type);
 
 -- One row per record the sink or loader could not store as an event. The
 -- raw bytes are kept as received (bytea: they need not be valid UTF-8), so
