@@ -7,12 +7,14 @@
 CREATE SCHEMA IF NOT EXISTS partman;
 CREATE EXTENSION IF NOT EXISTS pg_partman SCHEMA partman;
 
--- Partition boundaries are computed in the session's time zone; months
--- must start at midnight UTC whatever the server's TimeZone says.
-SET TimeZone = 'UTC';
-
 DO $$
 BEGIN
+    -- Partition boundaries are computed in the session's time zone;
+    -- months must start at midnight UTC whatever the server's TimeZone
+    -- says. Local to this transaction: a RESET afterwards would leave the
+    -- session applying this file in the server's zone, not its own.
+    PERFORM set_config('TimeZone', 'UTC', true);
+
     IF EXISTS (SELECT 1 FROM partman.part_config
                WHERE parent_table = 'public.koreshield_events') THEN
         RETURN;
@@ -40,8 +42,6 @@ BEGIN
      WHERE parent_table = 'public.koreshield_events';
 END
 $$;
-
-RESET TimeZone;
 
 -- Rows in the default partition: rows whose month has no partition. They
 -- are stored, not lost, but they slow every ATTACH (PostgreSQL scans the
@@ -98,7 +98,14 @@ BEGIN
 
         PERFORM partman.create_partition_time('public.koreshield_events',
                                               ARRAY[month]);
-        INSERT INTO koreshield_events SELECT * FROM koreshield_moving;
+        -- Named columns: attack_type is generated, and an INSERT that
+        -- gives it a value (as SELECT * would) is refused.
+        INSERT INTO koreshield_events
+            (id, event_time, event_type, severity, provider, model,
+             request_id, blocked, taxonomy, metadata)
+        SELECT id, event_time, event_type, severity, provider, model,
+               request_id, blocked, taxonomy, metadata
+        FROM koreshield_moving;
         RAISE NOTICE 'koreshield_events: moved % rows of % out of the '
                      'default partition', moved, to_char(month, 'YYYY-MM');
         COMMIT;

@@ -326,7 +326,10 @@ sigset_t block_stop_signals()
 /// until it does.
 std::optional<int> check_tables(const settings& s, const ks::http::logger& log)
 {
-    auto problem = ks::pg::check_database(s.writer);
+    std::vector<std::string> warnings;
+    auto problem = ks::pg::check_database(s.writer, &warnings);
+    for (const std::string& w : warnings)
+        log.write(ks::http::log_level::warn, "schema_warning", "message", w);
     if (!problem) return std::nullopt;
     if (problem->kind == ks::pg::error_kind::transient) {
         log.write(ks::http::log_level::warn, "database_unreachable", "error",

@@ -2,6 +2,7 @@
 
 #include "load/content_hash.hpp"
 #include "load/progress.hpp"
+#include "pg/table_check.hpp"
 #include "pg/writer.hpp"
 
 #include <algorithm>
@@ -175,6 +176,7 @@ private:
     loader_options options_;
     log_function log_;
     manifest manifest_;
+    pg::writer_config tables_; // where rows go, checked by connect()
     std::unique_ptr<pg::writer> writer_;
     progress_display display_;
 
@@ -222,6 +224,7 @@ loader::impl::impl(loader_options o, log_function l)
                       std::string(ingest::dead_letter_columns)};
     c.connections = std::max(1u, options_.connections);
     c.connect_timeout_s = options_.connect_timeout_s;
+    tables_ = c;
     writer_ = std::make_unique<pg::writer>(c);
 
     // Enough chunks for every worker and connection to have one and the
@@ -244,7 +247,16 @@ loader::impl::~impl()
 pg::db_status loader::impl::connect()
 {
     manifest_.wait_for_database(options_.retry_for);
-    return manifest_.open(options_.dsn, options_.connect_timeout_s);
+    if (auto e = manifest_.open(options_.dsn, options_.connect_timeout_s))
+        return e;
+
+    // The tables before the first file: a missing one fails the run with
+    // its name, rather than every chunk with the same error.
+    std::vector<std::string> warnings;
+    if (auto e = pg::check_database(tables_, &warnings)) return e;
+    for (const std::string& w : warnings)
+        say("warning: " + w);
+    return std::nullopt;
 }
 
 void loader::impl::start_workers()

@@ -50,6 +50,30 @@ std::string privilege_query(std::size_t columns)
     return sql;
 }
 
+// One row about the events table: its name as the server prints it,
+// whether it is partitioned by range on event_time, its default partition
+// (NULL when none), and whether some partition holds the current time.
+// The bounds are read back from their text, which for a timestamptz range
+// is FROM ('...') TO ('...'); the cast only runs for such a table.
+constexpr const char* partition_query = R"(
+WITH t AS (SELECT $1::regclass AS rel),
+leaf AS (
+    SELECT c.oid, pg_get_expr(c.relpartbound, c.oid) AS bound
+    FROM t, pg_partition_tree(t.rel) p JOIN pg_class c ON c.oid = p.relid
+    WHERE p.isleaf AND p.level > 0)
+SELECT t.rel::text,
+       coalesce(pg_get_partkeydef(t.rel) = 'RANGE (event_time)', false),
+       (SELECT oid::regclass::text FROM leaf WHERE bound = 'DEFAULT'),
+       CASE WHEN pg_get_partkeydef(t.rel) = 'RANGE (event_time)' THEN
+           EXISTS (SELECT 1 FROM leaf,
+                   regexp_match(leaf.bound,
+                                'FROM \(''([^'']+)''\) TO \(''([^'']+)''\)')
+                       AS m
+                   WHERE now() >= m[1]::timestamptz
+                     AND now() < m[2]::timestamptz)
+       END
+FROM t)";
+
 } // namespace
 
 std::vector<std::string> column_names(std::string_view list)
@@ -100,11 +124,61 @@ db_status check_tables(connection& conn, const writer_config& config)
     return std::nullopt;
 }
 
-db_status check_database(const writer_config& config)
+db_status partition_warnings(connection& conn, const copy_target& events,
+                             std::vector<std::string>& out)
+{
+    const text_value table[] = {quote_table_name(events.table)};
+    std::vector<text_row> rows;
+    if (auto e = conn.query(partition_query, table,
+                            "reading the partitions of " + events.table,
+                            rows))
+        return e;
+    const text_row& r = rows.at(0);
+    if (r.at(1) != "t") return std::nullopt;
+
+    const std::string& name = *r.at(0);
+    if (!r.at(2)) {
+        out.push_back(name + " has no default partition: events of a month "
+                             "without a partition are refused by "
+                             "PostgreSQL and stored as dead letters "
+                             "(rejected_by_database); sql/30_partitions.sql "
+                             "makes one");
+    }
+    if (r.at(3) != "t") {
+        out.push_back(name + " has no partition for the current time: live "
+                             "events go to the default partition, or are "
+                             "refused without one; run CALL "
+                             "koreshield_maintenance() and check "
+                             "pg_partman's premake");
+    }
+    if (!r.at(2)) return std::nullopt;
+
+    // Rows in the default partition are stored, but wait for someone to
+    // move them. Reading it must not wait behind DDL holding its lock.
+    const std::string& fallback = *r.at(2);
+    bool holds_rows = false;
+    if (conn.exec("SET lock_timeout = '1s'", "setting a lock timeout") ||
+        conn.query_flag("SELECT EXISTS (SELECT 1 FROM ONLY " + fallback + ")",
+                        {}, "reading " + fallback, holds_rows))
+        return std::nullopt;
+    if (holds_rows) {
+        out.push_back(fallback + " holds rows of months without a "
+                                 "partition: SELECT * FROM "
+                                 "koreshield_default_rows shows them; CALL "
+                                 "koreshield_maintenance() moves those it "
+                                 "can");
+    }
+    return std::nullopt;
+}
+
+db_status check_database(const writer_config& config,
+                         std::vector<std::string>* warnings)
 {
     connection conn;
     if (auto e = conn.open(config.dsn, config.connect_timeout_s)) return e;
-    return check_tables(conn, config);
+    if (auto e = check_tables(conn, config)) return e;
+    if (warnings == nullptr) return std::nullopt;
+    return partition_warnings(conn, config.events, *warnings);
 }
 
 } // namespace ks::pg

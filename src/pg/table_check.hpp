@@ -26,10 +26,23 @@ namespace ks::pg {
 [[nodiscard]] db_status check_tables(connection& conn,
                                      const writer_config& config);
 
-/// For start-up: connects once with `config` and checks both tables.
+/// Sentences for the operator about an events table partitioned by range
+/// on event_time, appended to `out`: no default partition (events of a
+/// month without a partition are refused, and become dead letters), no
+/// partition for the current time (live events go to the default
+/// partition), rows waiting in the default partition. Nothing for a
+/// plain table. Errors only when the catalogs cannot be read.
+[[nodiscard]] db_status partition_warnings(connection& conn,
+                                           const copy_target& events,
+                                           std::vector<std::string>& out);
+
+/// For start-up: connects once with `config` and checks both tables,
+/// then, when `warnings` is given, adds partition_warnings() to it.
 /// Transient when the database cannot be reached; data when it can, but
 /// a table cannot take rows.
-[[nodiscard]] db_status check_database(const writer_config& config);
+[[nodiscard]] db_status
+check_database(const writer_config& config,
+               std::vector<std::string>* warnings = nullptr);
 
 /// The column names of a copy_target column list such as "(a, b)", with
 /// double-quoted names unquoted; empty for an empty list.
