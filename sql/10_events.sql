@@ -12,7 +12,7 @@ BEGIN
                WHERE oid = to_regclass('koreshield_events')
                  AND relkind = 'r') THEN
         RAISE EXCEPTION 'koreshield_events exists and is not partitioned'
-            USING HINT = 'move it with sql/migrate/flat_to_partitioned.sql, '
+            USING HINT = 'move it with sql/migrate-flat, '
                          'or keep the flat layout (sql/apply --flat)';
     END IF;
 END

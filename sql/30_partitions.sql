@@ -51,23 +51,42 @@ $$;
 --   'movable'    inside the window kept: gets its own partition
 --   'too_old'    older than the retention window: would be dropped at once
 --   'too_far'    beyond the premade months: stays until its month is near
+--
+-- A function under the view, reading the partition by name when it runs:
+-- the view then does not depend on the partition, so an operator may drop
+-- the default partition without CASCADE, and maintenance keeps working
+-- (finding nothing to move).
+CREATE OR REPLACE FUNCTION koreshield_default_months()
+RETURNS TABLE (month timestamptz, row_count bigint, disposition text)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF to_regclass('koreshield_events_default') IS NULL THEN
+        RETURN;
+    END IF;
+    RETURN QUERY EXECUTE $q$
+        SELECT m.month, m.row_count,
+               CASE WHEN m.month < w.oldest THEN 'too_old'
+                    WHEN m.month >= w.horizon THEN 'too_far'
+                    ELSE 'movable' END
+        FROM (SELECT date_trunc('month', event_time AT TIME ZONE 'UTC')
+                         AT TIME ZONE 'UTC' AS month,
+                     count(*) AS row_count
+              FROM ONLY koreshield_events_default
+              GROUP BY 1) AS m,
+             (SELECT coalesce(date_trunc('month', now() AT TIME ZONE 'UTC')
+                                  AT TIME ZONE 'UTC' - retention::interval,
+                              '-infinity') AS oldest,
+                     date_trunc('month', now() AT TIME ZONE 'UTC')
+                         AT TIME ZONE 'UTC'
+                         + make_interval(months => premake + 1) AS horizon
+              FROM partman.part_config
+              WHERE parent_table = 'public.koreshield_events') AS w
+    $q$;
+END
+$$;
+
 CREATE OR REPLACE VIEW koreshield_default_rows AS
-SELECT m.month, m.row_count,
-       CASE WHEN m.month < w.oldest THEN 'too_old'
-            WHEN m.month >= w.horizon THEN 'too_far'
-            ELSE 'movable' END AS disposition
-FROM (SELECT date_trunc('month', event_time AT TIME ZONE 'UTC')
-                 AT TIME ZONE 'UTC' AS month,
-             count(*) AS row_count
-      FROM ONLY koreshield_events_default
-      GROUP BY 1) AS m,
-     (SELECT coalesce(date_trunc('month', now() AT TIME ZONE 'UTC')
-                          AT TIME ZONE 'UTC' - retention::interval,
-                      '-infinity') AS oldest,
-             date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
-                 + make_interval(months => premake + 1) AS horizon
-      FROM partman.part_config
-      WHERE parent_table = 'public.koreshield_events') AS w;
+SELECT * FROM koreshield_default_months();
 
 -- Moves the default partition's 'movable' rows into partitions of their
 -- own, one month per transaction: the month's rows are taken out of the
@@ -123,23 +142,22 @@ RETURNS integer
 LANGUAGE plpgsql
 SET TimeZone = 'UTC' AS $$
 DECLARE
-    month timestamptz := date_trunc('month', from_time);
+    first_day timestamptz := date_trunc('month', from_time);
     made integer := 0;
 BEGIN
-    WHILE month < to_time LOOP
-        IF EXISTS (SELECT 1 FROM ONLY koreshield_events_default
-                   WHERE event_time >= month
-                     AND event_time < month + interval '1 month') THEN
+    WHILE first_day < to_time LOOP
+        IF EXISTS (SELECT 1 FROM koreshield_default_rows d
+                   WHERE d.month = first_day) THEN
             RAISE EXCEPTION 'the default partition holds rows of %',
-                to_char(month, 'YYYY-MM')
+                to_char(first_day, 'YYYY-MM')
                 USING HINT = 'CALL koreshield_move_default_rows() moves them '
                              'into partitions of their own';
         END IF;
         IF partman.create_partition_time('public.koreshield_events',
-                                         ARRAY[month]) THEN
+                                         ARRAY[first_day]) THEN
             made := made + 1;
         END IF;
-        month := month + interval '1 month';
+        first_day := first_day + interval '1 month';
     END LOOP;
     RETURN made;
 END

@@ -48,16 +48,19 @@ BEGIN
                     SELECT request_key FROM koreshield_ingest_requests
                     WHERE received_at < r.cutoff LIMIT slice);
             ELSIF r.table_name = 'koreshield_load_files' THEN
-                -- Finished loads only (chunks go with them). A later load
-                -- that continued this one keeps it while it is kept.
-                DELETE FROM koreshield_load_files f WHERE load_id IN (
+                -- Finished loads only (chunks go with them), and only
+                -- those no remaining load continued (grown_from), so a
+                -- kept load keeps its whole chain and no delete meets the
+                -- foreign key; a chain of expired loads goes newest
+                -- first, one link per pass. (Checking only whether the
+                -- continuing load had expired failed the whole prune on
+                -- a chain of three whose newest load was kept.)
+                DELETE FROM koreshield_load_files WHERE load_id IN (
                     SELECT o.load_id FROM koreshield_load_files o
                     WHERE o.completed_at < r.cutoff
                       AND NOT EXISTS (
                           SELECT 1 FROM koreshield_load_files c
-                          WHERE c.grown_from = o.load_id
-                            AND (c.completed_at IS NULL
-                                 OR c.completed_at >= r.cutoff))
+                          WHERE c.grown_from = o.load_id)
                     LIMIT slice);
             ELSE
                 RAISE WARNING 'koreshield_retention names %, which this '
@@ -66,7 +69,10 @@ BEGIN
             END IF;
             GET DIAGNOSTICS n = ROW_COUNT;
             deleted := deleted + n;
-            EXIT WHEN n < slice;
+            -- A short slice means nothing is left, except in the loads,
+            -- where a pass may have freed the next older link of a chain.
+            EXIT WHEN n = 0 OR (n < slice
+                                AND r.table_name <> 'koreshield_load_files');
         END LOOP;
         RETURN NEXT;
     END LOOP;

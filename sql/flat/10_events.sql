@@ -1,8 +1,8 @@
 -- The events table as KoreShield's PostgreSQL guide writes it: one flat
 -- table. For a database without pg_partman, or a small deployment;
 -- 10_events.sql is the partitioned version (and says why attack_type is
--- there), and migrate/flat_to_partitioned.sql moves this table's rows into
--- it. Safe to apply more than once.
+-- there), and sql/migrate-flat moves this table's rows into it. Safe to
+-- apply more than once.
 
 CREATE TABLE IF NOT EXISTS koreshield_events (
     id          BIGSERIAL PRIMARY KEY,

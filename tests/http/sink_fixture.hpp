@@ -30,8 +30,9 @@ inline std::vector<std::string> sink_args(const std::string& dsn,
 
 /// A database of its own and a sink writing into it.
 struct sink_fixture {
-    explicit sink_fixture(std::vector<std::string> extra = {})
-        : dsn(fresh_database("http")), db(dsn),
+    explicit sink_fixture(std::vector<std::string> extra = {},
+                          schema_layout layout = schema_layout::flat)
+        : dsn(fresh_database("http", layout)), db(dsn),
           sink(sink_args(dsn, std::move(extra)))
     {
     }
