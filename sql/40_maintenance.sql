@@ -100,6 +100,21 @@ BEGIN
 
     IF managed THEN
         CALL koreshield_move_default_rows();
+
+        -- Every month from this one to premake ahead, gaps included.
+        -- pg_partman counts ahead from the newest partition, so a far
+        -- month the mover just made (premake raised by two, a row there)
+        -- would hide the months before it. A row arriving in such a month
+        -- since the move makes this refuse; the next run makes it.
+        BEGIN
+            EXECUTE 'SELECT koreshield_make_months(now(), now() '
+                    '+ make_interval(months => premake)) '
+                    'FROM partman.part_config '
+                    'WHERE parent_table = ''public.koreshield_events''';
+        EXCEPTION WHEN raise_exception THEN
+            RAISE WARNING 'koreshield_events: %', SQLERRM;
+        END;
+
         -- pg_partman names and bounds months in the session's zone.
         PERFORM set_config('TimeZone', 'UTC', false);
         CALL partman.run_maintenance_proc();
