@@ -52,9 +52,7 @@ BEGIN
                 -- those no remaining load continued (grown_from), so a
                 -- kept load keeps its whole chain and no delete meets the
                 -- foreign key; a chain of expired loads goes newest
-                -- first, one link per pass. (Checking only whether the
-                -- continuing load had expired failed the whole prune on
-                -- a chain of three whose newest load was kept.)
+                -- first, one link per pass.
                 DELETE FROM koreshield_load_files WHERE load_id IN (
                     SELECT o.load_id FROM koreshield_load_files o
                     WHERE o.completed_at < r.cutoff

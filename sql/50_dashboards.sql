@@ -85,9 +85,17 @@ $$;
 
 -- Every event of one request, in time order: where incident work starts.
 -- Any month; the request_id index narrows each month to a few blocks.
+-- The settings are for the planner, which rates a BRIN by how well the
+-- column's order follows the table's: for random request ids not at all,
+-- so it would read whole months instead (measured: 350 ms against 45 ms
+-- over 10 million rows), split them over workers, and compile the plan
+-- (JIT) because it believes it expensive.
 CREATE OR REPLACE FUNCTION koreshield_request_events(request text)
 RETURNS SETOF koreshield_events
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE
+SET enable_seqscan = off
+SET max_parallel_workers_per_gather = 0
+SET jit = off AS $$
     SELECT * FROM koreshield_events e
     WHERE e.request_id = request
     ORDER BY e.event_time, e.id
