@@ -24,11 +24,26 @@ $$;
 -- table-wide uniqueness. id alone stays unique anyway, because every id
 -- comes from the one sequence.
 --
+-- The key leads with event_time and carries the columns the dashboards
+-- count by (INCLUDE), so the one btree every row must feed anyway is also
+-- the time index: rows arrive in time order, each insert lands on the
+-- index's last page, and a month's counts come from an index-only scan of
+-- narrow entries instead of the heap's wide rows (metadata is most of a
+-- row). Measured with bench/queries (README, "The SQL side"): this costs
+-- COPY about a fifth of its speed without any index, where the key on
+-- (id, event_time) plus a separate time index cost over a quarter. A BRIN
+-- on event_time is cheaper to keep but leaves every dashboard reading the
+-- heap, over 300 ms a month at 1.7 million rows a month. A lookup by id
+-- alone cannot use this key; nothing here needs one.
+--
+-- event_type needs no index of its own: it rides in the key (measured at
+-- no cost within the noise), and no dashboard filters on it alone.
+--
 -- attack_type is not one of the guide's columns: it is taxonomy->>'type'
 -- (the guide's own attack-type query), computed by PostgreSQL as each row
--- arrives. Stored as a column, it can sit in the time index below, so the
--- dashboards count attack types without reading and parsing every row's
--- jsonb. The sink and the loader never name it: COPY fills it.
+-- arrives. Stored as a column, it can sit in the key, so the dashboards
+-- count attack types without reading and parsing every row's jsonb. The
+-- sink and the loader never name it: COPY fills it.
 CREATE TABLE IF NOT EXISTS koreshield_events (
     id          BIGSERIAL,
     event_time  TIMESTAMPTZ NOT NULL,
@@ -41,33 +56,18 @@ CREATE TABLE IF NOT EXISTS koreshield_events (
     taxonomy    JSONB,
     metadata    JSONB,
     attack_type TEXT GENERATED ALWAYS AS (taxonomy->>'type') STORED,
-    PRIMARY KEY (id, event_time)
+    PRIMARY KEY (event_time, id)
+        INCLUDE (event_type, severity, provider, blocked, attack_type)
 ) PARTITION BY RANGE (event_time);
 
--- The indexes were chosen by measuring (bench/queries; README, "The SQL
--- side"): COPY throughput against the same table without any index, and
--- the dashboard functions of 50_dashboards.sql over one month and over
--- the whole range.
---
--- event_time: a btree carrying the columns the dashboards count by. Rows
--- arrive in time order, so each insert lands on the index's rightmost
--- page (cheap), and a month's counts come from an index-only scan of
--- narrow entries instead of the heap's wide rows (metadata is most of a
--- row). A BRIN on event_time is cheaper still to keep, but leaves every
--- dashboard reading the heap: measured several times slower per month.
--- event_type needs no index of its own: it is in this one, and a filter
--- on it over a time range is answered from the same scan.
-CREATE INDEX IF NOT EXISTS idx_koreshield_events_time
-    ON koreshield_events (event_time)
-    INCLUDE (event_type, severity, provider, blocked, attack_type);
-
 -- request_id: a bloom-filter BRIN. Incident work starts from one request
--- id, in any month; a btree over random UUIDs costs a random index
--- insert per row (measured: about half of COPY's throughput), while a
--- BRIN keeps a small bloom filter per 16 pages and lets a lookup read
--- only the block ranges that may hold the id. Ranges filled since the
--- last summary are read in full until autosummarize (autovacuum)
--- summarizes them.
+-- id, in any month; a btree over random UUIDs costs a random index insert
+-- per row (measured: COPY at about half the speed without indexes, with
+-- the key), while a BRIN keeps a small bloom filter per 16 pages and lets
+-- a lookup read only the block ranges that may hold the id. Ranges filled
+-- since the last summary are read in full until autosummarize
+-- (autovacuum) summarizes them. koreshield_request_events() in
+-- 50_dashboards.sql says why its planner settings are needed.
 CREATE INDEX IF NOT EXISTS idx_koreshield_events_request
     ON koreshield_events
     USING brin (request_id text_bloom_ops (false_positive_rate = 0.001))
