@@ -5,6 +5,7 @@
 // become dead letters while the rest of their request commits.
 
 #include "sink_fixture.hpp"
+#include "support/partition_moments.hpp"
 
 #include <algorithm>
 #include <string>
@@ -15,53 +16,6 @@ using namespace ks::test;
 namespace {
 
 constexpr const char* default_partition = "koreshield_events_default";
-
-/// An instant an event carries, and where PostgreSQL must put its row.
-struct moment {
-    std::string label; // part of the request id
-    std::string stamp; // the event's timestamp field
-    std::string utc;   // the form row_differences() compares
-    bool has_month;    // a monthly partition holds it; else the default
-};
-
-/// The 15th of the month `months` away from this one (negative: back),
-/// by the database's clock, which is the one that made the partitions.
-std::string mid_month(test_db& db, int months)
-{
-    return db.scalar("SELECT to_char(date_trunc('month', now() AT TIME ZONE "
-                     "'UTC') + make_interval(months => " +
-                     std::to_string(months) +
-                     ") + interval '14 days 12:34:56.789012', "
-                     "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
-}
-
-/// The instants the tests send: three months that have partitions (four
-/// back to four ahead are made), one just outside them, and three that
-/// no maintenance would ever make a partition for.
-std::vector<moment> moments(test_db& db)
-{
-    const std::string now = mid_month(db, 0);
-    const std::string last = mid_month(db, -1);
-    const std::string back3 = mid_month(db, -3);
-    const std::string back5 = mid_month(db, -5);
-    return {
-        {"now", now, now, true},
-        {"last", last, last, true},
-        {"back3", back3, back3, true},
-        {"back5", back5, back5, false},
-        {"y1970", "1970-01-01T00:00:00Z", "1970-01-01T00:00:00.000000Z", false},
-        {"y2031", "2031-06-15T08:00:00.5Z", "2031-06-15T08:00:00.500000Z",
-         false},
-        {"y9999", "9999-12-31T00:00:00Z", "9999-12-31T00:00:00.000000Z", false},
-    };
-}
-
-/// The monthly partition pg_partman names for a moment's month.
-std::string partition_of(const moment& m)
-{
-    return "koreshield_events_p" + m.utc.substr(0, 4) + "_" +
-           m.utc.substr(5, 2);
-}
 
 /// A top-level KoreShield record at `m`, one of three shapes so that
 /// every column (and attack_type, which PostgreSQL derives from the
@@ -147,21 +101,6 @@ std::string expected_placement(std::vector<moment> at)
     return out;
 }
 
-/// Rows not in the partition of their month, or not in the default one
-/// when their month has none: must be 0 whatever the clock says.
-std::string misplaced_rows(test_db& db)
-{
-    return db.scalar(R"(
-        SELECT count(*) FROM koreshield_events e
-         WHERE e.tableoid::regclass::text <> coalesce(
-               (SELECT c.relname::text FROM pg_inherits i
-                  JOIN pg_class c ON c.oid = i.inhrelid
-                 WHERE i.inhparent = 'koreshield_events'::regclass
-                   AND c.relname = 'koreshield_events_p' ||
-                       to_char(e.event_time AT TIME ZONE 'UTC', 'YYYY_MM')),
-               'koreshield_events_default'))");
-}
-
 /// ids with their request ids, to see that moving rows kept them.
 std::string ids(test_db& db)
 {
@@ -201,7 +140,7 @@ TEST_CASE("events of any date load once, in their month's partition or in "
           "the default one")
 {
     sink_fixture f({}, schema_layout::partitioned);
-    const std::vector<moment> at = moments(f.db);
+    const std::vector<moment> at = partition_moments(f.db);
     REQUIRE(at[3].has_month == false); // five months back: not premade
 
     // The same dates twice: identity NDJSON, and zstd NDJSON together
@@ -283,7 +222,7 @@ TEST_CASE("without a default partition, events PostgreSQL has no partition "
     f.db.exec("ALTER TABLE koreshield_events DETACH PARTITION "
               "koreshield_events_default; DROP TABLE "
               "koreshield_events_default CASCADE");
-    const std::vector<moment> at = moments(f.db);
+    const std::vector<moment> at = partition_moments(f.db);
     const auto events = dated_events("mix", at);
 
     // A sink started now says at start-up what will become of them.

@@ -32,12 +32,7 @@ namespace {
 
 std::string load_binary()
 {
-    const char* bin = std::getenv("KORESHIELD_LOAD_BIN");
-    if (bin == nullptr || *bin == '\0') {
-        std::fprintf(stderr, "KORESHIELD_LOAD_BIN is not set\n");
-        std::abort();
-    }
-    return bin;
+    return ks::test::program_from_env("KORESHIELD_LOAD_BIN");
 }
 
 /// KoreShield's own log line for event `i`, with a unique request id.

@@ -6,6 +6,7 @@
 // the file loads.
 
 #include "support/coders.hpp"
+#include "support/partition_moments.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_db.hpp"
@@ -21,6 +22,9 @@
 #include <vector>
 
 using ks::test::gzip_member;
+using ks::test::misplaced_rows;
+using ks::test::moment;
+using ks::test::partition_moments;
 using ks::test::schema_layout;
 using ks::test::temp_dir;
 using ks::test::test_db;
@@ -30,12 +34,7 @@ namespace {
 
 std::string load_binary()
 {
-    const char* bin = std::getenv("KORESHIELD_LOAD_BIN");
-    if (bin == nullptr || *bin == '\0') {
-        std::fprintf(stderr, "KORESHIELD_LOAD_BIN is not set\n");
-        std::abort();
-    }
-    return bin;
+    return ks::test::program_from_env("KORESHIELD_LOAD_BIN");
 }
 
 /// Runs the loader against `dsn`; output goes to `output`.
@@ -63,45 +62,6 @@ std::string hex(const std::string& bytes)
         out += digits[u & 0xf];
     }
     return out;
-}
-
-/// An instant events carry, and whether a monthly partition holds it.
-struct moment {
-    std::string label; // part of the request id; no '-'
-    std::string stamp; // the event's timestamp field
-    std::string utc;   // event_time as the checks read it back
-    bool has_month;    // else the default partition, or a refusal
-};
-
-/// The 15th of the month `months` away from this one (negative: back),
-/// by the database's clock, which is the one that made the partitions.
-std::string mid_month(test_db& db, int months)
-{
-    return db.scalar("SELECT to_char(date_trunc('month', now() AT TIME ZONE "
-                     "'UTC') + make_interval(months => " +
-                     std::to_string(months) +
-                     ") + interval '14 days 12:34:56.789012', "
-                     "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
-}
-
-/// Three months with partitions (four back to four ahead are made), one
-/// just outside them, and three no maintenance makes a partition for.
-std::vector<moment> moments(test_db& db)
-{
-    const std::string now = mid_month(db, 0);
-    const std::string last = mid_month(db, -1);
-    const std::string back3 = mid_month(db, -3);
-    const std::string back5 = mid_month(db, -5);
-    return {
-        {"now", now, now, true},
-        {"last", last, last, true},
-        {"back3", back3, back3, true},
-        {"back5", back5, back5, false},
-        {"y1970", "1970-01-01T00:00:00Z", "1970-01-01T00:00:00.000000Z", false},
-        {"y2031", "2031-06-15T08:00:00.5Z", "2031-06-15T08:00:00.500000Z",
-         false},
-        {"y9999", "9999-12-31T00:00:00Z", "9999-12-31T00:00:00.000000Z", false},
-    };
 }
 
 /// Event `i` of a file at `m`, request id `tag-label-i`, in one of three
@@ -164,21 +124,6 @@ std::string expected_times(std::vector<moment> at, Pred stored)
     return out;
 }
 
-/// Rows not in the partition of their month, or not in the default one
-/// when their month has none.
-std::string misplaced_rows(test_db& db)
-{
-    return db.scalar(R"(
-        SELECT count(*) FROM koreshield_events e
-         WHERE e.tableoid::regclass::text <> coalesce(
-               (SELECT c.relname::text FROM pg_inherits i
-                  JOIN pg_class c ON c.oid = i.inhrelid
-                 WHERE i.inhparent = 'koreshield_events'::regclass
-                   AND c.relname = 'koreshield_events_p' ||
-                       to_char(e.event_time AT TIME ZONE 'UTC', 'YYYY_MM')),
-               'koreshield_events_default'))");
-}
-
 std::string rows(test_db& db)
 {
     return db.scalar("SELECT count(*) || ' ' || count(DISTINCT request_id) "
@@ -194,7 +139,7 @@ TEST_CASE("a loaded archive puts each event in its month's partition or in "
         ks::test::fresh_database("load_part", schema_layout::partitioned);
     test_db db(dsn);
     temp_dir dir("load-part");
-    const std::vector<moment> at = moments(db);
+    const std::vector<moment> at = partition_moments(db);
 
     // 700 events, the seven moments in turn; small chunks make the file
     // many transactions, each with rows for several partitions.
@@ -256,7 +201,7 @@ TEST_CASE("without a default partition, events PostgreSQL has no partition "
     db.exec("ALTER TABLE koreshield_events DETACH PARTITION "
             "koreshield_events_default; DROP TABLE "
             "koreshield_events_default CASCADE");
-    const std::vector<moment> at = moments(db);
+    const std::vector<moment> at = partition_moments(db);
 
     // 300 records, the first and the last refused, a malformed line and
     // a blank line among them; what each record must become is noted as

@@ -14,6 +14,7 @@
 #include "support/sink_process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_db.hpp"
+#include "support/text.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -246,15 +247,6 @@ std::string ingest_url(const sink_process& sink)
            "/ingest";
 }
 
-/// How often `what` occurs in `text`.
-int occurrences(const std::string& text, const std::string& what)
-{
-    int n = 0;
-    for (auto at = text.find(what); at != std::string::npos;
-         at = text.find(what, at + what.size()))
-        ++n;
-    return n;
-}
 
 /// The one number `sql` yields.
 long long count_of(test_db& db, const std::string& sql)

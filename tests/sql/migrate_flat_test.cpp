@@ -3,6 +3,7 @@
 // have used the new table.
 
 #include "sql_support.hpp"
+#include "support/text.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -10,6 +11,7 @@
 
 using namespace ks;
 using test::month_start;
+using test::occurrences;
 
 namespace {
 
@@ -51,15 +53,6 @@ std::string insert_event(const std::string& time, const std::string& label)
            "\"}') RETURNING id";
 }
 
-// How many times `what` occurs in `text`.
-int occurrences(const std::string& text, const std::string& what)
-{
-    int n = 0;
-    for (auto at = text.find(what); at != std::string::npos;
-         at = text.find(what, at + what.size()))
-        ++n;
-    return n;
-}
 
 } // namespace
 

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
@@ -109,6 +110,17 @@ int run_program(const std::string& binary,
     const int status = p.wait();
     output = p.output();
     return status;
+}
+
+std::string program_from_env(const char* variable)
+{
+    const char* bin = std::getenv(variable);
+    if (bin == nullptr || *bin == '\0') {
+        std::fprintf(stderr, "%s is not set: run the e2e suites through "
+                             "meson test\n", variable);
+        std::exit(2);
+    }
+    return bin;
 }
 
 } // namespace ks::test

@@ -38,6 +38,12 @@ private:
     int output_fd_ = -1;
 };
 
+/// The program the environment variable `variable` names, as meson test
+/// sets it for the end-to-end suites. Ends the test program with status 2
+/// and a message saying so when it is not set: e2e tests must never pass
+/// by skipping.
+std::string program_from_env(const char* variable);
+
 /// Runs a program to its end and returns its status; `output` gets what
 /// it wrote.
 int run_program(const std::string& binary,

@@ -1,5 +1,7 @@
 #include "support/sink_process.hpp"
 
+#include "support/process.hpp"
+
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -65,13 +67,7 @@ bool read_line(int fd, std::string& line, std::chrono::milliseconds timeout)
 
 std::string sink_binary()
 {
-    const char* bin = std::getenv("KORESHIELD_SINK_BIN");
-    if (bin == nullptr || *bin == '\0') {
-        std::fprintf(stderr, "KORESHIELD_SINK_BIN is not set: run the e2e "
-                             "suite through meson test\n");
-        std::exit(2);
-    }
-    return bin;
+    return program_from_env("KORESHIELD_SINK_BIN");
 }
 
 int run_sink_to_exit(const std::vector<std::string>& args, std::string& output)
