@@ -52,35 +52,42 @@ $$;
 --   'too_old'    older than the retention window: would be dropped at once
 --   'too_far'    beyond the premade months: stays until its month is near
 --
+-- The window kept: pg_partman drops a month once its end is older than
+-- now - retention (oldest), and premakes the months before horizon.
+CREATE OR REPLACE FUNCTION koreshield_kept_window(OUT oldest timestamptz,
+                                                  OUT horizon timestamptz)
+LANGUAGE sql STABLE
+SET TimeZone = 'UTC' AS $$
+    SELECT coalesce(now() - retention::interval, '-infinity'),
+           date_trunc('month', now()) + make_interval(months => premake + 1)
+    FROM partman.part_config
+    WHERE parent_table = 'public.koreshield_events'
+$$;
+
 -- A function under the view, reading the partition by name when it runs:
 -- the view then does not depend on the partition, so an operator may drop
 -- the default partition without CASCADE, and maintenance keeps working
 -- (finding nothing to move).
 CREATE OR REPLACE FUNCTION koreshield_default_months()
 RETURNS TABLE (month timestamptz, row_count bigint, disposition text)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE
+SET TimeZone = 'UTC' AS $$
 BEGIN
     IF to_regclass('koreshield_events_default') IS NULL THEN
         RETURN;
     END IF;
     RETURN QUERY EXECUTE $q$
         SELECT m.month, m.row_count,
-               CASE WHEN m.month < w.oldest THEN 'too_old'
+               CASE WHEN m.month + interval '1 month' < w.oldest
+                    THEN 'too_old'
                     WHEN m.month >= w.horizon THEN 'too_far'
                     ELSE 'movable' END
-        FROM (SELECT date_trunc('month', event_time AT TIME ZONE 'UTC')
-                         AT TIME ZONE 'UTC' AS month,
+        FROM (SELECT date_trunc('month', event_time) AS month,
                      count(*) AS row_count
               FROM ONLY koreshield_events_default
               GROUP BY 1) AS m,
-             (SELECT coalesce(date_trunc('month', now() AT TIME ZONE 'UTC')
-                                  AT TIME ZONE 'UTC' - retention::interval,
-                              '-infinity') AS oldest,
-                     date_trunc('month', now() AT TIME ZONE 'UTC')
-                         AT TIME ZONE 'UTC'
-                         + make_interval(months => premake + 1) AS horizon
-              FROM partman.part_config
-              WHERE parent_table = 'public.koreshield_events') AS w
+             koreshield_kept_window() AS w
+        ORDER BY 1
     $q$;
 END
 $$;
@@ -88,35 +95,40 @@ $$;
 CREATE OR REPLACE VIEW koreshield_default_rows AS
 SELECT * FROM koreshield_default_months();
 
--- Moves the default partition's 'movable' rows into partitions of their
--- own, one month per transaction: the month's rows are taken out of the
--- default, the partition is made (nothing left in the default conflicts
--- with it) and the rows go back in through the parent. ids and every
--- column are kept. Rows too old or too far stay, and are reported by
--- koreshield_default_rows. CALL it outside a transaction block.
-CREATE OR REPLACE PROCEDURE koreshield_move_default_rows()
-LANGUAGE plpgsql AS $$
+-- Makes the partition of the month starting at first_day if it does not
+-- exist, taking that month's rows out of the default partition first and
+-- putting them back through the parent (ids and every column kept).
+-- Returns the rows moved; NULL when the partition existed already.
+CREATE OR REPLACE FUNCTION koreshield_make_month(first_day timestamptz)
+RETURNS bigint
+LANGUAGE plpgsql
+SET TimeZone = 'UTC' AS $$
 DECLARE
-    zone text := current_setting('TimeZone');
-    month timestamptz;
-    moved bigint;
+    moved bigint := 0;
 BEGIN
-    FOR month IN SELECT d.month FROM koreshield_default_rows d
-                 WHERE d.disposition = 'movable' ORDER BY d.month
-    LOOP
-        PERFORM set_config('TimeZone', 'UTC', true);
-        CREATE TEMP TABLE koreshield_moving
-            (LIKE koreshield_events) ON COMMIT DROP;
+    IF (SELECT table_exists FROM partman.show_partition_name(
+            'public.koreshield_events', first_day::text)) THEN
+        RETURN NULL;
+    END IF;
+
+    IF to_regclass('koreshield_events_default') IS NOT NULL THEN
+        -- Writers routing a row of this month to the default partition
+        -- wait until its partition exists: a row committed between the
+        -- move and the attach would make the attach fail.
+        LOCK TABLE koreshield_events_default IN ACCESS EXCLUSIVE MODE;
+        CREATE TEMP TABLE koreshield_moving (LIKE koreshield_events);
         WITH taken AS (
             DELETE FROM ONLY koreshield_events_default
-             WHERE event_time >= month
-               AND event_time < month + interval '1 month'
+             WHERE event_time >= first_day
+               AND event_time < first_day + interval '1 month'
             RETURNING *)
         INSERT INTO koreshield_moving SELECT * FROM taken;
         GET DIAGNOSTICS moved = ROW_COUNT;
+    END IF;
 
-        PERFORM partman.create_partition_time('public.koreshield_events',
-                                              ARRAY[month]);
+    PERFORM partman.create_partition_time('public.koreshield_events',
+                                          ARRAY[first_day]);
+    IF moved > 0 THEN
         -- Named columns: attack_type is generated, and an INSERT that
         -- gives it a value (as SELECT * would) is refused.
         INSERT INTO koreshield_events
@@ -125,17 +137,40 @@ BEGIN
         SELECT id, event_time, event_type, severity, provider, model,
                request_id, blocked, taxonomy, metadata
         FROM koreshield_moving;
+    END IF;
+    DROP TABLE IF EXISTS koreshield_moving;
+    RETURN moved;
+END
+$$;
+
+-- Moves the default partition's 'movable' rows into partitions of their
+-- own, one month per transaction. Rows too old or too far stay, and are
+-- reported by koreshield_default_rows. CALL it outside a transaction
+-- block.
+CREATE OR REPLACE PROCEDURE koreshield_move_default_rows()
+LANGUAGE plpgsql AS $$
+DECLARE
+    month timestamptz;
+    moved bigint;
+BEGIN
+    FOR month IN SELECT d.month FROM koreshield_default_rows d
+                 WHERE d.disposition = 'movable' ORDER BY d.month
+    LOOP
+        moved := koreshield_make_month(month);
         RAISE NOTICE 'koreshield_events: moved % rows of % out of the '
-                     'default partition', moved, to_char(month, 'YYYY-MM');
+                     'default partition', coalesce(moved, 0),
+                     to_char(month AT TIME ZONE 'UTC', 'YYYY-MM');
         COMMIT;
     END LOOP;
-    PERFORM set_config('TimeZone', zone, false);
 END
 $$;
 
 -- Makes the monthly partitions covering [from_time, to_time) that do not
--- exist yet, so that a backfill of older archives lands in its months
--- rather than in the default partition. Returns how many it made.
+-- exist yet, moving any rows the default partition holds for them, so
+-- that a backfill of older archives lands in its months rather than in
+-- the default partition. Returns how many it made. Refuses a month that
+-- retention would drop at the next maintenance, rows and all: lengthen
+-- retention first.
 CREATE OR REPLACE FUNCTION koreshield_make_months(from_time timestamptz,
                                                   to_time timestamptz)
 RETURNS integer
@@ -143,18 +178,19 @@ LANGUAGE plpgsql
 SET TimeZone = 'UTC' AS $$
 DECLARE
     first_day timestamptz := date_trunc('month', from_time);
+    oldest timestamptz := (SELECT w.oldest FROM koreshield_kept_window() w);
     made integer := 0;
 BEGIN
+    IF first_day + interval '1 month' < oldest AND first_day < to_time THEN
+        RAISE EXCEPTION 'the month % is older than the retention window: '
+                        'the next maintenance would drop it with its rows',
+            to_char(first_day, 'YYYY-MM')
+            USING HINT = 'lengthen retention first: UPDATE '
+                         'partman.part_config SET retention = ... WHERE '
+                         'parent_table = ''public.koreshield_events''';
+    END IF;
     WHILE first_day < to_time LOOP
-        IF EXISTS (SELECT 1 FROM koreshield_default_rows d
-                   WHERE d.month = first_day) THEN
-            RAISE EXCEPTION 'the default partition holds rows of %',
-                to_char(first_day, 'YYYY-MM')
-                USING HINT = 'CALL koreshield_move_default_rows() moves them '
-                             'into partitions of their own';
-        END IF;
-        IF partman.create_partition_time('public.koreshield_events',
-                                         ARRAY[first_day]) THEN
+        IF koreshield_make_month(first_day) IS NOT NULL THEN
             made := made + 1;
         END IF;
         first_day := first_day + interval '1 month';

@@ -87,6 +87,7 @@ CREATE OR REPLACE PROCEDURE koreshield_maintenance()
 LANGUAGE plpgsql AS $$
 DECLARE
     managed boolean := false;
+    sane boolean;
     zone text := current_setting('TimeZone');
     r record;
 BEGIN
@@ -94,6 +95,29 @@ BEGIN
         EXECUTE 'SELECT EXISTS (SELECT 1 FROM partman.part_config '
                 'WHERE parent_table = ''public.koreshield_events'')'
             INTO managed;
+    END IF;
+
+    -- A retention that is not an interval fails every step below, and
+    -- one under a month drops the months still being written: refuse
+    -- both rather than let pg_partman act on them.
+    IF managed THEN
+        BEGIN
+            EXECUTE 'SELECT retention IS NULL '
+                    'OR retention::interval >= interval ''1 month'' '
+                    'FROM partman.part_config '
+                    'WHERE parent_table = ''public.koreshield_events'''
+                INTO sane;
+        EXCEPTION WHEN invalid_datetime_format
+                    OR invalid_parameter_value
+                    OR datetime_field_overflow THEN
+            sane := false;
+        END;
+        IF NOT sane THEN
+            RAISE WARNING 'koreshield_events: partman.part_config.retention '
+                          'is not an interval of a month or more; '
+                          'partitions are left as they are until it is';
+            managed := false;
+        END IF;
     END IF;
 
     IF managed THEN

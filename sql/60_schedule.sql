@@ -2,8 +2,8 @@
 -- can: pg_cron installed (Debian: postgresql-15-cron), loaded through
 -- shared_preload_libraries, and cron.database_name naming this database
 -- (pg_cron lives in one database per server). Otherwise it says so and
--- changes nothing; README ("Scheduling maintenance") gives the other ways.
--- Safe to apply more than once: the job is replaced, not added twice.
+-- changes nothing; README (The SQL side, "Maintenance") gives the other
+-- ways. Safe to apply more than once: an existing job is kept as it is.
 
 DO $$
 DECLARE
@@ -22,6 +22,12 @@ BEGIN
     END IF;
 
     CREATE EXTENSION IF NOT EXISTS pg_cron;
+    -- A job an operator rescheduled is left as it is.
+    IF EXISTS (SELECT 1 FROM cron.job
+               WHERE jobname = 'koreshield-maintenance'
+                 AND database = current_database()) THEN
+        RETURN;
+    END IF;
     -- Minute 7: away from the top of the hour, when other jobs pile up.
     PERFORM cron.schedule('koreshield-maintenance', '7 * * * *',
                           'CALL koreshield_maintenance()');

@@ -4,6 +4,20 @@
 -- there), and sql/migrate-flat moves this table's rows into it. Safe to
 -- apply more than once.
 
+-- A partitioned table of the same name would get the flat layout's
+-- indexes on every partition, each costing COPY its share.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_class
+               WHERE oid = to_regclass('koreshield_events')
+                 AND relkind = 'p') THEN
+        RAISE EXCEPTION 'koreshield_events is partitioned'
+            USING HINT = 'apply the partitioned layout: sql/apply without '
+                         '--flat';
+    END IF;
+END
+$$;
+
 CREATE TABLE IF NOT EXISTS koreshield_events (
     id          BIGSERIAL PRIMARY KEY,
     event_time  TIMESTAMPTZ NOT NULL,

@@ -141,8 +141,9 @@ db_status partition_warnings(connection& conn, const copy_target& events,
         out.push_back(name + " has no default partition: events of a month "
                              "without a partition are refused by "
                              "PostgreSQL and stored as dead letters "
-                             "(rejected_by_database); sql/30_partitions.sql "
-                             "makes one");
+                             "(rejected_by_database); make one with CREATE "
+                             "TABLE " + name + "_default PARTITION OF " +
+                             name + " DEFAULT");
     }
     if (r.at(3) != "t") {
         out.push_back(name + " has no partition for the current time: live "

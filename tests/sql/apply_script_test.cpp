@@ -98,6 +98,10 @@ TEST_CASE("sql/apply refuses wrong usage with status 2 and touches nothing")
         {"--flat", "--premake", "6", dsn},
         {"--premake", "abc", dsn},
         {"--premake", "0", dsn},
+        {"--retention", "nonsense", dsn},
+        {"--retention", "1 day", dsn},
+        {"--retention", "-1 month", dsn},
+        {"--retention"},
         {},
         {dsn, dsn},
     };

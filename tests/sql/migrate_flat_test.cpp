@@ -85,6 +85,14 @@ TEST_CASE("sql/migrate-flat moves every flat row into the partitioned "
             "'{\"type\": \"dos\"}')");
     const std::string flat_rows = "89";
     REQUIRE(db.scalar("SELECT count(*) FROM koreshield_events") == flat_rows);
+
+    // A writer's role (as the sink's) keeps its rights across the switch.
+    db.exec("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE "
+            "rolname = 'ks_test_writer') THEN CREATE ROLE ks_test_writer; "
+            "END IF; END $$");
+    db.exec("GRANT INSERT, SELECT ON koreshield_events TO ks_test_writer");
+    db.exec("GRANT USAGE ON SEQUENCE koreshield_events_id_seq "
+            "TO ks_test_writer");
     const std::string flat_max = db.scalar("SELECT max(id) FROM "
                                            "koreshield_events");
 
@@ -98,6 +106,12 @@ TEST_CASE("sql/migrate-flat moves every flat row into the partitioned "
     CHECK(db.scalar("SELECT relkind FROM pg_class "
                     "WHERE oid = 'koreshield_events_flat'::regclass") == "r");
     CHECK(db.scalar("SELECT count(*) FROM koreshield_events") == flat_rows);
+    CHECK(db.scalar("SELECT has_table_privilege('ks_test_writer', "
+                    "'koreshield_events', 'INSERT') AND "
+                    "has_table_privilege('ks_test_writer', "
+                    "'koreshield_events', 'SELECT') AND "
+                    "has_sequence_privilege('ks_test_writer', "
+                    "'koreshield_events_id_seq', 'USAGE')") == "t");
     CHECK(differences(db) == "0 missing, 0 extra");
     CHECK(misplaced(db) == "0");
     // koreshield_request_events was made again for the new table.

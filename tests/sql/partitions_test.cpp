@@ -218,27 +218,55 @@ TEST_CASE("a row of the month past the premade ones does not stop "
     CHECK(default_rows(db).empty());
 }
 
-TEST_CASE("koreshield_make_months refuses a month the default partition "
-          "holds rows of, and makes nothing")
+TEST_CASE("koreshield_make_months moves the rows the default partition "
+          "holds of a month it makes, and refuses months retention drops")
 {
     std::string dsn = test::fresh_database("sql_make_months",
                                            test::schema_layout::partitioned);
     test::test_db db(dsn);
     db.exec(labelled_event(month_start(-6) + " + interval '3 days'",
                            "unpartitioned"));
+    const std::string before = all_rows(db);
 
+    // Months 7 to 5 back: the row of month 6 moves into its new month,
+    // whole.
     const std::string make = "SELECT koreshield_make_months(" +
                              month_start(-7) + ", " + month_start(-4) + ")";
-    CHECK(test::error_of(db, make) ==
-          "P0001: the default partition holds rows of " +
-              test::month_label(db, -6));
-    CHECK(test::partitions_utc(dsn) == test::expected_partitions(dsn, -4, 4));
-    CHECK(where_rows_are(db) == "unpartitioned|koreshield_events_default");
-
-    // Once the rows have their month, the others can be made.
-    db.exec("CALL koreshield_move_default_rows()");
-    CHECK(db.scalar(make) == "2");
+    CHECK(db.scalar(make) == "3");
     CHECK(test::partitions_utc(dsn) == test::expected_partitions(dsn, -7, 4));
     CHECK(where_rows_are(db) ==
           "unpartitioned|" + test::partition_name(db, -6));
+    CHECK(all_rows(db) == before);
+    CHECK(db.scalar(make) == "0");
+
+    // Past the default 13 months, maintenance would drop a made month
+    // with its rows: refused, nothing made.
+    const std::string old = "SELECT koreshield_make_months(" +
+                            month_start(-16) + ", " + month_start(-14) + ")";
+    CHECK(test::error_of(db, old) ==
+          "P0001: the month " + test::month_label(db, -16) +
+              " is older than the retention window: the next maintenance "
+              "would drop it with its rows");
+    CHECK(test::partitions_utc(dsn) == test::expected_partitions(dsn, -7, 4));
+}
+
+TEST_CASE("maintenance leaves the partitions alone while retention is not "
+          "an interval of a month or more")
+{
+    std::string dsn = test::fresh_database("sql_bad_retention",
+                                           test::schema_layout::partitioned);
+    test::test_db db(dsn);
+    db.exec(labelled_event("now()", "current"));
+    const std::string before = all_rows(db);
+
+    for (const char* retention : {"nonsense", "-1 month", "1 day"}) {
+        INFO(retention);
+        db.exec(std::string("UPDATE partman.part_config SET retention = '") +
+                retention + "' WHERE parent_table = "
+                            "'public.koreshield_events'");
+        db.exec("CALL koreshield_maintenance()");
+        CHECK(test::partitions_utc(dsn) ==
+              test::expected_partitions(dsn, -4, 4));
+        CHECK(all_rows(db) == before);
+    }
 }
