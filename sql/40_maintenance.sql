@@ -88,6 +88,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     managed boolean := false;
     sane boolean;
+    before text[];
     zone text := current_setting('TimeZone');
     r record;
 BEGIN
@@ -138,9 +139,17 @@ BEGIN
         END;
 
         -- pg_partman names and bounds months in the session's zone.
+        -- What retention drops is said: those rows are gone.
+        before := ARRAY(SELECT relid::text
+                        FROM pg_partition_tree('koreshield_events')
+                        WHERE isleaf);
         PERFORM set_config('TimeZone', 'UTC', false);
         CALL partman.run_maintenance_proc();
         PERFORM set_config('TimeZone', zone, false);
+        FOR r IN SELECT p FROM unnest(before) AS p
+                 WHERE to_regclass(p) IS NULL ORDER BY 1 LOOP
+            RAISE NOTICE 'koreshield_events: retention dropped %', r.p;
+        END LOOP;
 
         -- Autovacuum analyzes partitions but never a partitioned parent,
         -- and the planner's day and week estimates come from the parent.
