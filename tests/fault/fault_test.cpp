@@ -10,6 +10,7 @@
 #include "support/restart_port.hpp"
 #include "support/sink_process.hpp"
 #include "support/test_db.hpp"
+#include "support/text.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -133,16 +134,6 @@ void report(const char* name, std::chrono::steady_clock::time_point began,
     std::fflush(stdout);
 }
 
-std::string first_lines(const std::vector<std::string>& items)
-{
-    std::string out;
-    for (std::size_t i = 0; i < items.size() && i < 10; ++i)
-        out += items[i] + "\n";
-    if (items.size() > 10)
-        out += "... " + std::to_string(items.size() - 10) + " more\n";
-    return out;
-}
-
 /// The guarantee: every batch answered 200 with its own counts, every
 /// event stored exactly once, nothing dead-lettered, and one ledger entry
 /// per batch, the one each batch's answer names.
@@ -173,9 +164,9 @@ void require_exactly_once(const std::string& dsn, const shipper& s,
         answered_ids.insert(r.duplicate_of.empty() ? r.request_id
                                                    : r.duplicate_of);
     }
-    INFO("batches without a 200:\n" << first_lines(undelivered));
+    INFO("batches without a 200:\n" << first_items(undelivered));
     REQUIRE(undelivered.empty());
-    INFO("answers with other counts:\n" << first_lines(wrong_counts));
+    INFO("answers with other counts:\n" << first_items(wrong_counts));
     CHECK(wrong_counts.empty());
     CHECK(answered_ids.size() == static_cast<std::size_t>(batch_count));
 
@@ -187,7 +178,7 @@ void require_exactly_once(const std::string& dsn, const shipper& s,
                   "koreshield_events GROUP BY request_id HAVING count(*) > 1 "
                   "ORDER BY request_id LIMIT 20"))
         twice.push_back(row[0].value_or("NULL"));
-    INFO("request ids stored more than once:\n" << first_lines(twice));
+    INFO("request ids stored more than once:\n" << first_items(twice));
     CHECK(twice.empty());
     CHECK(db.scalar("SELECT count(*) FROM koreshield_events") ==
           std::to_string(event_count));
@@ -205,8 +196,8 @@ void require_exactly_once(const std::string& dsn, const shipper& s,
                         std::back_inserter(missing));
     std::set_difference(stored.begin(), stored.end(), sent.begin(), sent.end(),
                         std::back_inserter(unexpected));
-    INFO("sent, not stored:\n" << first_lines(missing));
-    INFO("stored, not sent (or again):\n" << first_lines(unexpected));
+    INFO("sent, not stored:\n" << first_items(missing));
+    INFO("stored, not sent (or again):\n" << first_items(unexpected));
     CHECK(missing.empty());
     CHECK(unexpected.empty());
 

@@ -614,17 +614,4 @@ row_differences(test_db& db, const std::vector<expected_row>& expected)
     return out;
 }
 
-std::string to_hex(std::string_view bytes)
-{
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (char c : bytes) {
-        auto u = static_cast<unsigned char>(c);
-        out += hex[u >> 4];
-        out += hex[u & 0xf];
-    }
-    return out;
-}
-
 } // namespace ks::test

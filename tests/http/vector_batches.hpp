@@ -6,6 +6,7 @@
 
 #include "support/coders.hpp"
 #include "support/test_db.hpp"
+#include "support/text.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -79,8 +80,5 @@ row_differences(test_db& db, const std::vector<expected_row>& expected);
 
 /// Rows of `events` as expected_row values.
 std::vector<expected_row> rows_of(const std::vector<sample_event>& events);
-
-/// Lower-case hex of bytes, for comparing bytea columns.
-std::string to_hex(std::string_view bytes);
 
 } // namespace ks::test

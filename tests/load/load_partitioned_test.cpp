@@ -10,6 +10,7 @@
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_db.hpp"
+#include "support/text.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -50,18 +51,6 @@ void write_file(const std::string& path, const std::string& bytes)
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     if (!out) throw std::runtime_error("cannot write " + path);
-}
-
-std::string hex(const std::string& bytes)
-{
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    for (char c : bytes) {
-        const auto u = static_cast<unsigned char>(c);
-        out += digits[u >> 4];
-        out += digits[u & 0xf];
-    }
-    return out;
 }
 
 /// Event `i` of a file at `m`, request id `tag-label-i`, in one of three
@@ -275,7 +264,7 @@ TEST_CASE("without a default partition, events PostgreSQL has no partition "
         CHECK(stored[i][3] == path);
         CHECK(stored[i][4] == (refused ? "NULL" : std::to_string(l.line)));
         CHECK(stored[i][5] == (refused ? "NULL" : std::to_string(l.offset)));
-        CHECK(stored[i][6] == hex(l.raw));
+        CHECK(stored[i][6] == ks::test::to_hex(l.raw));
         CHECK(stored[i][7] == std::to_string(l.raw.size()));
         if (refused)
             CHECK(stored[i][8].value_or("").find(

@@ -275,17 +275,6 @@ void require_arrival(test_db& db, long long expected,
     }
 }
 
-/// Up to ten items of a list, for a failure message.
-std::string first_items(const std::vector<std::string>& items)
-{
-    std::string out;
-    for (std::size_t i = 0; i < items.size() && i < 10; ++i)
-        out += items[i] + "\n";
-    if (items.size() > 10)
-        out += "... " + std::to_string(items.size() - 10) + " more\n";
-    return out;
-}
-
 /// The guarantee, seen from the database: every line written is stored,
 /// JSON lines as their events and the others as text_line events, with
 /// no dead letter, in requests the ledger recorded, none larger than the
