@@ -21,6 +21,15 @@ KS_PG_CRON=(shared_preload_libraries=pg_cron cron.database_name=koreshield
     cron.use_background_workers=on max_worker_processes=16)
 
 ks_log() { printf '%s\n' "$*" >&2; }
+
+# Arithmetic in awk: ks_calc FORMAT EXPR [NAME=VALUE...]. The parentheses
+# keep a ">" in EXPR a comparison, not an output redirection.
+ks_calc() {
+    local format=$1 expr=$2 args=() a
+    shift 2
+    for a; do args+=(-v "$a"); done
+    awk "${args[@]}" "BEGIN { printf \"$format\", ($expr) }" </dev/null
+}
 ks_die() { ks_log "error: $*"; exit 1; }
 
 # Installs whichever of KS_PACKAGES (plus any extra names given) are not
