@@ -176,7 +176,6 @@ private:
     loader_options options_;
     log_function log_;
     manifest manifest_;
-    pg::writer_config tables_; // where rows go, checked by connect()
     std::unique_ptr<pg::writer> writer_;
     progress_display display_;
 
@@ -224,7 +223,6 @@ loader::impl::impl(loader_options o, log_function l)
                       std::string(ingest::dead_letter_columns)};
     c.connections = std::max(1u, options_.connections);
     c.connect_timeout_s = options_.connect_timeout_s;
-    tables_ = c;
     writer_ = std::make_unique<pg::writer>(c);
 
     // Enough chunks for every worker and connection to have one and the
@@ -253,7 +251,8 @@ pg::db_status loader::impl::connect()
     // The tables before the first file: a missing one fails the run with
     // its name, rather than every chunk with the same error.
     std::vector<std::string> warnings;
-    if (auto e = pg::check_database(tables_, &warnings)) return e;
+    if (auto e = pg::check_database(writer_->config(), &warnings))
+        return e;
     for (const std::string& w : warnings)
         say("warning: " + w);
     return std::nullopt;

@@ -660,6 +660,7 @@ struct writer::impl {
     void enqueue(job j);
     void check_health(completion done);
     void stop();
+    const writer_config& config() const noexcept { return config_; }
 
 private:
     void run_thread();
@@ -887,6 +888,11 @@ void writer::ping(completion done)
 void writer::stop()
 {
     impl_->stop();
+}
+
+const writer_config& writer::config() const noexcept
+{
+    return impl_->config();
 }
 
 std::string quote_table_name(std::string_view name)

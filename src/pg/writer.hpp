@@ -202,6 +202,9 @@ public:
     /// not to be called from a completion.
     void stop();
 
+    /// The configuration it was made with.
+    const writer_config& config() const noexcept;
+
 private:
     struct impl;
     std::unique_ptr<impl> impl_;
