@@ -1055,14 +1055,14 @@ void session::do_ingest()
     auto rows = std::make_shared<pg::batch>();
     ingest::prepare_result prepared;
     const auto& ledger = server_.config().ledger;
-    digest text_sha256{};
+    digest body_key{};
     try {
         const ks::padded_buffer& body = parser_->get().body().bytes;
         body_bytes_ = body.size();
         prepared = current_preparer->prepare(
             content_encoding(), std::span<const char>(body.data(), body.size()),
             ingest::origin{"request", request_id_}, ingest::pg_now(), *rows,
-            tally_, &hold_, ledger ? &text_sha256 : nullptr);
+            tally_, &hold_, ledger ? &body_key : nullptr);
     } catch (const std::exception& e) {
         give_back_body();
         return send_failure(failure::internal_error,
@@ -1094,7 +1094,7 @@ void session::do_ingest()
         ledger->attach(*rows,
                        key != parser_->get().end() && !key->value().empty()
                            ? ingest::key_from_header(to_std(key->value()))
-                           : ingest::request_key{text_sha256, "body"},
+                           : ingest::request_key{body_key, "body"},
                        request_id_, tally_);
     }
 

@@ -44,7 +44,7 @@ struct server_config {
     unsigned budget_wait_ms = 1000;
 
     /// The ledger of committed requests: a request it knows (the same
-    /// decoded body, or the same Idempotency-Key header) is answered 200
+    /// body and codings, or the same Idempotency-Key header) is answered 200
     /// with the counts recorded the first time and stores nothing. None:
     /// every request is stored, retries included.
     /// Its entries past their window are deleted, a slice each minute.

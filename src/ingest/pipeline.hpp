@@ -108,14 +108,15 @@ public:
     /// or larger_than_budget (it could never fit). Without a hold the
     /// decoded size is limited by max_decoded_bytes alone.
     ///
-    /// With `text_sha256`, the SHA-256 of the decoded body is put there,
-    /// for the request ledger; for a body that cannot be decoded, one of
-    /// its coding and bytes as received, which no decoded text shares.
+    /// With `body_key`, what names the request in the ledger is put
+    /// there: the SHA-256 of a plain body, or of a coded body's codings
+    /// and bytes as received (a retry resends the same bytes), decodable
+    /// or not.
     prepare_result prepare(std::string_view content_encoding,
                            std::span<const char> body, const origin& from,
                            std::int64_t receive_time, pg::batch& out,
                            counts& tally, budget_hold* hold = nullptr,
-                           digest* text_sha256 = nullptr);
+                           digest* body_key = nullptr);
 
     /// Maps and encodes `records`, which a chunker framed from `text`
     /// (ks::load::chunk): record offsets are relative to `text`, which

@@ -20,9 +20,9 @@ inline constexpr std::string_view ledger_columns =
 /// What identifies a request across retries.
 struct request_key {
     digest sha256{};
-    /// "body": the SHA-256 of the decoded body, so a retry is known
-    /// whatever its Content-Encoding; "idempotency-key": of the header
-    /// the client sent.
+    /// "body": the SHA-256 of the body as sent (with its codings when it
+    /// has any), which a retry sends again; "idempotency-key": of the
+    /// header the client sent.
     std::string_view source = "body";
 };
 

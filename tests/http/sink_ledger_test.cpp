@@ -29,31 +29,36 @@ http_request ndjson_post(std::string body, std::string encoding = "")
 TEST_CASE("a repeated body is answered from the ledger and stored once")
 {
     sink_fixture f;
-    const auto events = koreshield_events(0, 40);
-    const std::string text = vector_ndjson(events) + "\n{broken";
+    const auto events = koreshield_events(0, 120);
+    auto text_of = [&](std::size_t from) {
+        return vector_ndjson({events.begin() + from,
+                              events.begin() + from + 40}) +
+               "\n{broken";
+    };
 
-    auto first = f.send(ndjson_post(text));
-    const std::string id = require_loaded(first, f.sink, 41, 40, 1);
-
-    // The same events again, as Vector's retry sends them, then coded
-    // otherwise: the key is the decoded body.
+    // Each body twice, as Vector's retry sends it: plain and coded.
+    std::string ids;
     for (auto [body, coding] :
-         {std::pair{text, std::string()},
-          std::pair{gzip_member(text), std::string("gzip")},
-          std::pair{zstd_streamed(text), std::string("zstd")}}) {
+         {std::pair{text_of(0), std::string()},
+          std::pair{gzip_member(text_of(40)), std::string("gzip")},
+          std::pair{zstd_streamed(text_of(80)), std::string("zstd")}}) {
         INFO("coding: " << (coding.empty() ? "identity" : coding));
+        auto first = f.send(ndjson_post(body, coding));
+        const std::string id = require_loaded(first, f.sink, 41, 40, 1);
+        CHECK(json_string(first.body, "duplicate_of").empty());
         auto again = f.send(ndjson_post(body, coding));
         const std::string again_id = require_loaded(again, f.sink, 41, 40, 1);
         CHECK(again_id != id);
         CHECK(json_string(again.body, "duplicate_of") == id);
+        ids += id + " body 41 40 1\n";
     }
 
     require_rows(f.db, rows_of(events), f.sink);
-    CHECK(f.count("koreshield_dead_letters") == "1");
-    CHECK(f.db.scalar("SELECT request_id || ' ' || key_source || ' ' || "
-                      "received || ' ' || loaded || ' ' || dead_lettered "
-                      "FROM koreshield_ingest_requests") ==
-          id + " body 41 40 1");
+    CHECK(f.count("koreshield_dead_letters") == "3");
+    CHECK(f.db.scalar("SELECT string_agg(request_id || ' ' || key_source || "
+                      "' ' || received || ' ' || loaded || ' ' || "
+                      "dead_lettered || E'\\n', '' ORDER BY received_at) "
+                      "FROM koreshield_ingest_requests") == ids);
 }
 
 TEST_CASE("an Idempotency-Key names the request instead of its body")
@@ -220,12 +225,34 @@ TEST_CASE("an undecodable body is no repeat of the same bytes sent "
     // Plain bytes labelled gzip: kept whole as one dead letter.
     require_loaded(f.send(ndjson_post(text, "gzip")), f.sink, 1, 0, 1);
 
-    // The same events sent right, plain and gzip: the first is new.
-    auto plain = f.send(ndjson_post(text));
-    require_loaded(plain, f.sink, 4, 4, 0);
-    CHECK(json_string(plain.body, "duplicate_of").empty());
-    auto coded = f.send(ndjson_post(gzip_member(text), "gzip"));
-    require_loaded(coded, f.sink, 4, 4, 0);
-    CHECK_FALSE(json_string(coded.body, "duplicate_of").empty());
+    // The same events sent right, in gzip: new, and its retry is not.
+    const std::string coded = gzip_member(text);
+    auto first = f.send(ndjson_post(coded, "gzip"));
+    require_loaded(first, f.sink, 4, 4, 0);
+    CHECK(json_string(first.body, "duplicate_of").empty());
+    auto retry = f.send(ndjson_post(coded, "gzip"));
+    require_loaded(retry, f.sink, 4, 4, 0);
+    CHECK_FALSE(json_string(retry.body, "duplicate_of").empty());
     CHECK(f.count("koreshield_events") == "4");
+}
+
+TEST_CASE("a request is named by its bytes as sent: the same events in "
+          "another coding are a new request")
+{
+    sink_fixture f;
+    const std::string text = vector_ndjson(koreshield_events(0, 3));
+
+    // Shippers retry with the bytes they sent; a body coded anew is new.
+    auto plain = f.send(ndjson_post(text));
+    require_loaded(plain, f.sink, 3, 3, 0);
+    auto coded = f.send(ndjson_post(gzip_member(text), "gzip"));
+    require_loaded(coded, f.sink, 3, 3, 0);
+    CHECK(json_string(coded.body, "duplicate_of").empty());
+    CHECK(f.count("koreshield_events") == "6");
+
+    // "x-gzip" is gzip: the same bytes under it are a retry.
+    auto again = f.send(ndjson_post(gzip_member(text), "x-gzip"));
+    require_loaded(again, f.sink, 3, 3, 0);
+    CHECK_FALSE(json_string(again.body, "duplicate_of").empty());
+    CHECK(f.count("koreshield_events") == "6");
 }
