@@ -205,6 +205,11 @@ int main(int argc, char** argv)
             ? std::chrono::milliseconds(200)
             : std::chrono::milliseconds(1000ull * opt.progress_interval_s);
 
+    // A chunk's text and rows are blocks of a few MiB, freed as chunks
+    // commit; the next chunks reuse them instead of faulting fresh pages.
+    ks::keep_freed_large_blocks(
+        std::min<std::size_t>(8 * lo.chunk_bytes, 32u << 20));
+
     try {
         ks::load::loader load(lo, [](const std::string& line) {
             std::fprintf(stderr, "koreshield-load: %s\n", line.c_str());

@@ -17,10 +17,21 @@ namespace {
 constexpr std::int16_t event_fields = 9;
 constexpr std::int16_t dead_letter_fields = 10;
 
-/// Decoded text a preparer keeps memory for between bodies; after a body
-/// allowed more, the buffer is freed, so an idle thread holds little
-/// memory that no budget covers.
-constexpr std::size_t kept_text_bytes = 4u << 20;
+/// Decoded text a preparer keeps memory for between bodies: enough for
+/// Vector's 10 MB batches, whose next body then decodes into pages
+/// already mapped instead of faulting in fresh ones (a fifth of the
+/// sink's CPU for such bodies). A larger buffer is freed, so an idle
+/// thread holds a bounded amount of memory that no budget covers.
+constexpr std::size_t kept_text_bytes = 16u << 20;
+
+/// Rows are given room at once for what the text should encode to (the
+/// last text's rows per byte, a typical event about 1.2 times its JSON,
+/// and a sixteenth more): growing later costs a copy of everything
+/// encoded so far. Large reservations are whole MiB, so that the block of
+/// an earlier batch of about the same size can be reused (see
+/// ks::keep_freed_large_blocks) instead of a new one faulting in page by
+/// page. Room that stays unused is given back once the body is done.
+constexpr std::size_t rows_reserve_unit = 1u << 20;
 
 /// A compressed body is first allowed to decode to this many times its
 /// size (JSON logs compress about 5 to 20 times), and never less than
@@ -31,12 +42,6 @@ constexpr std::size_t min_text_allowance = 64u << 10;
 
 /// Encoded rows grow by at least this much at a time.
 constexpr std::size_t min_rows_growth = 8u << 10;
-
-/// Rows are first given room for this many bytes per byte of text: a
-/// typical event encodes to about 1.2 times its JSON, and growing later
-/// costs a copy of everything encoded so far. Unused room is given back
-/// once the body is done.
-constexpr std::size_t rows_per_text_eighths = 10;
 
 /// Unused room a finished batch keeps without being shrunk.
 constexpr std::size_t kept_slack_bytes = 64u << 10;
@@ -241,10 +246,8 @@ prepare_result preparer::prepare(std::string_view content_encoding,
     text_in_scratch_ = false;
 
     // A large text buffer left by a body that threw is not kept either.
-    if (hold != nullptr && text_buffer_large_) {
+    if (hold != nullptr && decoded_.capacity() > kept_text_bytes)
         decoded_ = padded_buffer{};
-        text_buffer_large_ = false;
-    }
 
     // An unknown coding is the client's configuration error, not data.
     auto codings = decode::parse_content_encoding(content_encoding);
@@ -299,6 +302,7 @@ prepare_result preparer::prepare(std::string_view content_encoding,
                                 tally)) {
         return refuse(out);
     }
+    learn_rows_per_text(out, decoded_.size());
 
     if (!finish_batch(out)) return refuse(out);
     arm_refusals(out, from, receive_time, 0);
@@ -318,10 +322,14 @@ bool preparer::finish_batch(pg::batch& out)
     out.dead_letters.finish();
 
     // The batch waits for its commit holding its budget: room reserved
-    // for rows that turned out smaller or fewer is given back first.
-    for (pg::copy_buffer* b : {&out.events, &out.dead_letters})
-        if (b->capacity() - b->bytes().size() > kept_slack_bytes)
+    // for rows that turned out much smaller or fewer is given back first.
+    // A reservation that was about right stays whole, for the next body
+    // of that size to reuse once this batch is freed.
+    for (pg::copy_buffer* b : {&out.events, &out.dead_letters}) {
+        const std::size_t slack = b->capacity() - b->bytes().size();
+        if (slack > std::max(kept_slack_bytes, b->capacity() / 4))
             b->shrink_to_fit();
+    }
     return true;
 }
 
@@ -356,7 +364,6 @@ bool preparer::decode_within_budget(std::span<const decode::encoding> codings,
             return false;
         }
         text_bytes_ = cost;
-        text_buffer_large_ = text_buffer_large_ || allowance > kept_text_bytes;
 
         decoded = decoder_.decode(codings, body, allowance, decoded_);
         if (decoded.error != decode::errc::too_large || allowance == most)
@@ -368,6 +375,25 @@ bool preparer::decode_within_budget(std::span<const decode::encoding> codings,
         }
         allowance = allowance > ceiling / 4 ? ceiling : allowance * 4;
     }
+}
+
+bool preparer::reserve_rows(pg::batch& out, std::size_t text_bytes)
+{
+    std::size_t guess = text_bytes / 1024 * rows_per_kib_;
+    guess += guess / 16;
+    if (guess >= rows_reserve_unit)
+        guess = (guess + rows_reserve_unit - 1) / rows_reserve_unit *
+                rows_reserve_unit;
+    return make_room(out, out.events, guess);
+}
+
+void preparer::learn_rows_per_text(const pg::batch& out,
+                                   std::size_t text_bytes) noexcept
+{
+    // Small texts say little about the next large one.
+    if (text_bytes >= 64 * 1024)
+        rows_per_kib_ = std::max<std::size_t>(
+            1, out.events.bytes().size() / (text_bytes / 1024));
 }
 
 bool preparer::make_room(pg::batch& out, pg::copy_buffer& b, std::size_t more)
@@ -426,9 +452,8 @@ void preparer::put_down_text(const pg::batch& out)
 
     // Large text buffers are freed, so that what the budget does not
     // cover stays small; scratch buffers of several codings are rare.
-    if (text_buffer_large_) decoded_ = padded_buffer{};
+    if (decoded_.capacity() > kept_text_bytes) decoded_ = padded_buffer{};
     if (text_in_scratch_) decoder_ = decode::body_decoder{};
-    text_buffer_large_ = false;
     text_in_scratch_ = false;
 
     text_bytes_ = 0;
@@ -440,9 +465,7 @@ bool preparer::prepare_records(std::string_view text, const origin& from,
                                std::int64_t receive_time, pg::batch& out,
                                counts& tally)
 {
-    // Room for the rows of a body of good events at once.
-    if (!make_room(out, out.events, text.size() / 8 * rows_per_text_eighths))
-        return false;
+    if (!reserve_rows(out, text.size())) return false;
 
     frame::framer records(text);
     frame::record rec;
@@ -470,8 +493,7 @@ prepare_result preparer::prepare_framed(std::string_view text,
 
     // Without a budget hold no step is refused: the steps' results can
     // only be true here.
-    bool fine = make_room(out, out.events,
-                          text.size() / 8 * rows_per_text_eighths);
+    bool fine = reserve_rows(out, text.size());
     for (const frame::record& rec : records)
         fine = fine && take_record(text, rec, base_offset, from,
                                    receive_time, out, tally);
@@ -487,6 +509,7 @@ prepare_result preparer::prepare_framed(std::string_view text,
         ++tally.dead_lettered;
     }
     fine = fine && finish_batch(out);
+    learn_rows_per_text(out, text.size());
     if (fine)
         arm_refusals(out, from, receive_time,
                      records.empty() ? 0 : records.front().index);

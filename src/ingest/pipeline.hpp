@@ -102,7 +102,7 @@ public:
     /// decoded text and the encoded rows is taken from its budget first,
     /// on top of what `hold` already holds (the body, say). On ok, `hold`
     /// keeps covering the capacity of `out`; the decoded text is given
-    /// back, and a buffer for it larger than 4 MiB is freed. When the
+    /// back, and a buffer for it larger than 16 MiB is freed. When the
     /// budget cannot grant a step, `out` is emptied and freed, `hold` is
     /// back where it was, and the status is over_budget (try again later)
     /// or larger_than_budget (it could never fit). Without a hold the
@@ -169,6 +169,9 @@ private:
     [[nodiscard]] bool
     decode_within_budget(std::span<const decode::encoding> codings,
                          std::span<const char> body, decode::result& decoded);
+    [[nodiscard]] bool reserve_rows(pg::batch& out, std::size_t text_bytes);
+    void learn_rows_per_text(const pg::batch& out,
+                             std::size_t text_bytes) noexcept;
     [[nodiscard]] bool make_room(pg::batch& out, pg::copy_buffer& b,
                                  std::size_t more);
     [[nodiscard]] bool cover(const pg::batch& out, std::size_t extra);
@@ -193,7 +196,7 @@ private:
     budget_hold* hold_ = nullptr;
     std::size_t held_before_ = 0;
     std::size_t text_bytes_ = 0;
-    bool text_buffer_large_ = false; // decoded_ may hold over 4 MiB
+    std::size_t rows_per_kib_ = 1280; // row bytes per KiB of the last text
     bool text_in_scratch_ = false;   // body_decoder used its scratch
     std::size_t refused_total_ = 0;
     bool refused_for_good_ = false;

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <string>
 
 TEST_CASE("padded buffer keeps zeroed padding after its content")
@@ -73,4 +74,53 @@ TEST_CASE("padded buffer keeps content and padding across large growth")
     }
     REQUIRE(b.view() == expected);
     REQUIRE(b.data()[b.size() + ks::json_padding_bytes - 1] == '\0');
+}
+
+TEST_CASE("freed large blocks are kept within the limit and handed out "
+          "again for a request of about their size")
+{
+    constexpr std::size_t mib = 1u << 20;
+    ks::serve_large_blocks_with_mmap();
+    ks::keep_freed_large_blocks(8 * mib);
+
+    // A freed 2 MiB block comes back for 1.9 MiB, content copied from a
+    // small block that grew into it.
+    ks::malloc_bytes a;
+    ks::realloc_bytes(a, 2 * mib);
+    const char* kept = a.get();
+    a.reset();
+    ks::malloc_bytes b;
+    ks::realloc_bytes(b, 100);
+    std::memcpy(b.get(), "small content", 14);
+    ks::realloc_bytes(b, 2 * mib - mib / 10);
+    CHECK(b.get() == kept);
+    CHECK(std::string(b.get()) == "small content");
+
+    // Not for half its size: that would waste half the block.
+    b.reset();
+    ks::malloc_bytes c;
+    ks::realloc_bytes(c, mib);
+    CHECK(c.get() != kept);
+    ks::malloc_bytes d;
+    ks::realloc_bytes(d, 2 * mib);
+    CHECK(d.get() == kept);
+
+    // Past the limit a freed block goes back to the system: of two 6 MiB
+    // blocks only the first is kept.
+    ks::malloc_bytes e;
+    ks::malloc_bytes f;
+    ks::realloc_bytes(e, 6 * mib);
+    ks::realloc_bytes(f, 6 * mib);
+    const char* first = e.get();
+    e.reset();
+    f.reset();
+    ks::malloc_bytes g;
+    ks::malloc_bytes h;
+    ks::realloc_bytes(g, 6 * mib);
+    ks::realloc_bytes(h, 6 * mib);
+    CHECK(g.get() == first);
+    CHECK(h.get() != first);
+
+    // Other tests keep nothing.
+    ks::keep_freed_large_blocks(0);
 }
