@@ -164,6 +164,7 @@ private:
     void load_file(const input_file& in);
     bool plan_file(const input_file& in, file_job& file, open_load& load,
                    std::uint64_t& hashed_bytes);
+    void wait_for_text_head(const digest& head);
     chunk* take_chunk();
     bool gave_up_now();
     void give_back(chunk* c);
@@ -621,10 +622,13 @@ bool loader::impl::plan_file(const input_file& in, file_job& file,
     // that compressed a file loaded plain. The start of the text tells
     // cheaply whether that is possible; only then is it all decoded.
     // Such a skip is not recorded, so each run decodes the file again.
+    // A file of this run with the same start is waited for: its text is
+    // in the manifest only once it is finished.
     if (!options_.force && !grown_from) {
+        const digest head = hash_text(in.path, h.bytes, true).head;
+        wait_for_text_head(head);
         bool known = false;
-        if (auto e = manifest_.text_head_known(
-                hash_text(in.path, h.bytes, true).head, known)) {
+        if (auto e = manifest_.text_head_known(head, known)) {
             r.message = e->message;
             return false;
         }
@@ -649,6 +653,24 @@ bool loader::impl::plan_file(const input_file& in, file_job& file,
     r.grown = load.grown_from.has_value();
     file.load_id = load.load_id;
     return true;
+}
+
+void loader::impl::wait_for_text_head(const digest& head)
+{
+    // Files read in this run have their text digests before the next
+    // file is planned; only unfinished ones are not in the manifest yet.
+    auto loading = [&] {
+        return std::any_of(open_files_.begin(), open_files_.end(),
+                           [&](const std::shared_ptr<file_job>& f) {
+                               return f->text && f->text->head == head;
+                           });
+    };
+    std::unique_lock lock(mutex_);
+    while (loading()) {
+        service(lock);
+        if (!loading()) break;
+        wake_main_.wait_for(lock, service_interval);
+    }
 }
 
 void loader::impl::load_file(const input_file& in)

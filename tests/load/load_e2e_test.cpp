@@ -537,6 +537,34 @@ TEST_CASE("the same events compressed by a rotation are known, a file that "
     CHECK(rows(db) == 6001);
 }
 
+TEST_CASE("the same events in several codings, all new in one run, are "
+          "loaded once")
+{
+    const std::string dsn = ks::test::fresh_database("load");
+    test_db db(dsn);
+    temp_dir dir("load-e2e");
+
+    // A directory after a rotation with delaycompress: the plain file and
+    // compressed copies of it, none loaded yet.
+    const std::string text = ndjson(0, 3000, "r", "\n");
+    write_file(dir.file("koreshield.log"), text);
+    write_file(dir.file("koreshield.log.1.gz"), gzip_member(text));
+    write_file(dir.file("koreshield.log.1.zst"), zstd_sized(text));
+    std::string out;
+    REQUIRE(load(dsn, {dir.path()}, out) == 0);
+    INFO(out);
+    CHECK(rows(db) == 3000);
+    CHECK(distinct_ids(db) == 3000);
+    CHECK(db.scalar("SELECT count(*) FROM koreshield_load_files") == "1");
+
+    // Both copies were decoded and compared, and said so.
+    std::size_t said = 0;
+    for (std::size_t at = out.find("in another coding");
+         at != std::string::npos; at = out.find("in another coding", at + 1))
+        ++said;
+    CHECK(said == 2);
+}
+
 TEST_CASE("rows PostgreSQL refuses become dead letters of their file, and "
           "the manifest counts them")
 {
