@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <iterator>
 #include <random>
 #include <string>
 
@@ -109,11 +110,23 @@ TEST_CASE("each backslash escapes the byte after it, across blocks",
     std::mt19937 rng(3);
     for (int round = 0; round < 3000; ++round) {
         // Three blocks of random backslash runs, checked against a walk.
+        // Long runs and runs at the edges come from the fixed shapes.
+        constexpr std::uint64_t shapes[] = {
+            ~std::uint64_t{0}, std::uint64_t{1} << 63, 1,
+            0x8000'0000'0000'0001ull, 0xF000'0000'0000'000Full,
+            0x5555'5555'5555'5555ull, 0xAAAA'AAAA'AAAA'AAAAull,
+            0x0000'FFFF'FFFF'0000ull, 0x7FFF'FFFF'FFFF'FFFEull};
         std::uint64_t blocks[3];
-        for (std::uint64_t& b : blocks)
-            b = rng() % 4 == 0 ? 0
-                               : (std::uint64_t{rng()} << 32 | rng()) &
-                                     (std::uint64_t{rng()} << 32 | rng());
+        for (std::uint64_t& b : blocks) {
+            const unsigned pick = rng() % 8;
+            if (pick == 0)
+                b = 0;
+            else if (pick == 1)
+                b = shapes[rng() % std::size(shapes)];
+            else
+                b = (std::uint64_t{rng()} << 32 | rng()) &
+                    (std::uint64_t{rng()} << 32 | rng());
+        }
         bool escape_next = false;
         std::uint64_t carry = 0;
         for (const std::uint64_t backslash : blocks) {
