@@ -1,6 +1,7 @@
 #include "parse/walker.hpp"
 
 #include "core/padded_buffer.hpp"
+#include "frame/scan_kernels.hpp"
 #include "parse/json_text.hpp"
 #include "parse/path_index.hpp"
 #include "parse/unescape.hpp"
@@ -341,16 +342,15 @@ bool walker::impl::walk_nested_array(od::value& value, std::string_view token,
 
 bool walker::impl::read_key(od::raw_json_string raw, std::string_view& key)
 {
-    // Up to the first quote: the closing one unless a backslash precedes
-    // it, and without a backslash the bytes are the key itself.
+    // A quote before any backslash closes the key, and the bytes before
+    // it are the key itself; one scan tells.
     const char* body = raw.raw();
     auto left = static_cast<std::size_t>(json.end() - body);
-    const void* quote = std::memchr(body, '"', left);
-    if (quote == nullptr)
+    std::size_t n = frame::detail::find_string_stop(body, 0, left);
+    if (n == left)
         return fail(ks::reason::malformed_json, body - 1,
                     "an unterminated key");
-    auto n = static_cast<std::size_t>(static_cast<const char*>(quote) - body);
-    if (std::memchr(body, '\\', n) == nullptr) {
+    if (body[n] == '"') {
         key = {body, n};
         return true;
     }
