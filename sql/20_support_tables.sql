@@ -62,9 +62,11 @@ CREATE TABLE IF NOT EXISTS koreshield_load_files (
     blank_lines    BIGINT,
     -- why decoding stopped early (corrupt or truncated), if it did
     damage         TEXT,
-    -- SHA-256 of the decoded text, whole and its first 64 KiB, for loads
-    -- that started at the beginning: the same events stored plain, as
-    -- gzip or as zstd (a rotation that compressed them) are one content
+    -- SHA-256 of the decoded text from the start of the file to this
+    -- load's end (for a load of a file that grew, the part loaded before
+    -- too), and of its first 64 KiB: the same events stored plain, as
+    -- gzip or as zstd (a rotation that compressed them) are one content,
+    -- and a text that begins with a loaded one only goes on from it
     text_sha256    BYTEA,
     head_sha256    BYTEA
 );

@@ -61,11 +61,17 @@ std::size_t read_some(int fd, unsigned char* buf, std::size_t n,
 
 } // namespace
 
-// Compressed bytes decoded at a time by hash_text.
+// Compressed bytes decoded at a time while hashing text.
 constexpr std::size_t text_slice_bytes = 4096;
 
-text_hash hash_text(const std::string& path, std::uint64_t limit,
-                    bool head_only)
+namespace {
+
+/// Decodes the first `limit` bytes of `path` (the coding sniffed as the
+/// chunker sniffs it) and hands the text to `take` piece by piece until
+/// it returns false. Decoding stops quietly at damage. Small slices keep
+/// the text of one step small, however far a compressed slice expands.
+template <typename Take>
+void decode_text(const std::string& path, std::uint64_t limit, Take&& take)
 {
     const fd_owner fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) {
@@ -73,13 +79,7 @@ text_hash hash_text(const std::string& path, std::uint64_t limit,
         throw std::system_error(error, std::generic_category(), "open " + path);
     }
 
-    // Decode block by block, hashing the text as it comes and dropping
-    // it; the head's digest is taken once its bytes are in.
     std::vector<unsigned char> buf(read_block_bytes);
-    sha256_stream whole;
-    sha256_stream head;
-    text_hash out;
-    bool head_done = false;
     decode::stream_decoder decoder;
     padded_buffer text;
     std::uint64_t read = 0;
@@ -88,47 +88,104 @@ text_hash hash_text(const std::string& path, std::uint64_t limit,
         const std::size_t want = static_cast<std::size_t>(
             std::min<std::uint64_t>(buf.size(), limit - read));
         const std::size_t got = read_some(fd.get(), buf.data(), want, path);
-        if (got == 0) break;
+        if (got == 0) return;
         read += got;
 
-        // The coding from the first bytes, as the chunker sniffs it.
         const std::span<const char> in(
             reinterpret_cast<const char*>(buf.data()), got);
         if (!started) {
             decoder.reset(decode::sniff(in));
             started = true;
         }
-        // Small slices keep the text of one step small, however far a
-        // compressed slice expands.
-        bool stop = false;
-        for (std::size_t at = 0; at < in.size() && !stop;
-             at += text_slice_bytes) {
+        for (std::size_t at = 0; at < in.size(); at += text_slice_bytes) {
             text.clear();
-            if (decoder.feed(in.subspan(at, std::min(text_slice_bytes,
-                                                     in.size() - at)),
-                             text)
-                    .error != decode::errc::ok) {
-                stop = true;
-                break;
-            }
-
-            const std::string_view t = text.view();
-            if (!head_done) {
-                const std::size_t take =
-                    static_cast<std::size_t>(std::min<std::uint64_t>(
-                        t.size(), text_head_bytes - out.bytes));
-                head.update(t.substr(0, take));
-                if (out.bytes + take == text_head_bytes) head_done = true;
-            }
-            whole.update(t);
-            out.bytes += t.size();
-            stop = head_done && head_only;
+            const std::size_t n = std::min(text_slice_bytes, in.size() - at);
+            if (decoder.feed(in.subspan(at, n), text).error !=
+                decode::errc::ok)
+                return;
+            if (!take(text.view())) return;
         }
-        if (stop) break;
     }
+}
 
-    out.head = head.so_far();
-    if (!head_only) out.whole = whole.so_far();
+} // namespace
+
+void text_hashing::update(std::string_view t)
+{
+    if (bytes < text_head_bytes) {
+        const auto room = static_cast<std::size_t>(text_head_bytes - bytes);
+        head.update(t.substr(0, std::min(t.size(), room)));
+    }
+    whole.update(t);
+    bytes += t.size();
+}
+
+text_hash hash_text(const std::string& path, std::uint64_t limit,
+                    bool head_only)
+{
+    // The head's digest is taken once its bytes are in.
+    text_hashing h;
+    decode_text(path, limit, [&](std::string_view t) {
+        h.update(t);
+        return !(head_only && h.bytes >= text_head_bytes);
+    });
+
+    text_hash out;
+    out.head = h.head.so_far();
+    if (!head_only) out.whole = h.whole.so_far();
+    out.bytes = h.bytes;
+    return out;
+}
+
+text_hashing hash_text_start(const std::string& path, std::uint64_t limit,
+                             std::uint64_t decoded_bytes)
+{
+    text_hashing h;
+    if (decoded_bytes == 0) return h;
+    decode_text(path, limit, [&](std::string_view t) {
+        const auto take = static_cast<std::size_t>(
+            std::min<std::uint64_t>(t.size(), decoded_bytes - h.bytes));
+        h.update(t.substr(0, take));
+        return h.bytes < decoded_bytes;
+    });
+    return h;
+}
+
+std::vector<std::optional<digest>>
+hash_text_starts(const std::string& path, std::uint64_t limit,
+                 std::span<const std::uint64_t> lengths)
+{
+    // One pass: the digest of each length is taken, on a copy of the
+    // state, as the text reaches it.
+    std::vector<std::optional<digest>> out(lengths.size());
+    std::vector<std::size_t> order(lengths.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+        order[i] = i;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return lengths[a] < lengths[b];
+    });
+
+    sha256_stream sha;
+    std::uint64_t hashed = 0;
+    std::size_t next = 0;
+    auto settle = [&] {
+        while (next < order.size() && lengths[order[next]] == hashed)
+            out[order[next++]] = sha.so_far();
+    };
+    settle();
+    if (next < order.size())
+        decode_text(path, limit, [&](std::string_view t) {
+            while (!t.empty() && next < order.size()) {
+                const auto take = static_cast<std::size_t>(
+                    std::min<std::uint64_t>(t.size(),
+                                            lengths[order[next]] - hashed));
+                sha.update(t.substr(0, take));
+                hashed += take;
+                t.remove_prefix(take);
+                settle();
+            }
+            return next < order.size();
+        });
     return out;
 }
 

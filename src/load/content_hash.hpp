@@ -7,8 +7,10 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ks::load {
 
@@ -51,5 +53,29 @@ struct text_hash {
 /// text before it. Throws std::system_error when the file cannot be read.
 text_hash hash_text(const std::string& path, std::uint64_t limit,
                     bool head_only);
+
+/// The digests of a text being hashed, for whoever goes on with the text
+/// that follows: fed the whole text, they end as hash_text's.
+struct text_hashing {
+    sha256_stream whole;
+    sha256_stream head;      // of the first text_head_bytes only
+    std::uint64_t bytes = 0; // decoded bytes fed so far
+
+    void update(std::string_view text);
+};
+
+/// Hashes the first `decoded_bytes` of the text that the first `limit`
+/// bytes of `path` decode to: a load that starts there (a file that grew)
+/// goes on from it, so its digests cover the whole text. Fewer bytes are
+/// hashed when the text ends, or is damaged, before.
+text_hashing hash_text_start(const std::string& path, std::uint64_t limit,
+                             std::uint64_t decoded_bytes);
+
+/// The digest of the first `lengths[i]` bytes of the text that the first
+/// `limit` bytes of `path` decode to, for each i, in one pass; nothing for
+/// a length the text does not reach.
+std::vector<std::optional<digest>>
+hash_text_starts(const std::string& path, std::uint64_t limit,
+                 std::span<const std::uint64_t> lengths);
 
 } // namespace ks::load

@@ -165,6 +165,9 @@ private:
     bool plan_file(const input_file& in, file_job& file, open_load& load,
                    std::uint64_t& hashed_bytes);
     void wait_for_text_head(const digest& head);
+    pg::db_status loaded_start_of(const input_file& in, std::uint64_t bytes,
+                                  const digest& head,
+                                  std::optional<text_start>& out);
     chunk* take_chunk();
     bool gave_up_now();
     void give_back(chunk* c);
@@ -496,7 +499,11 @@ void loader::impl::finish_file(file_job& f)
     if (r.resumed)
         line += " (resumed: " + plural(f.chunks_earlier, "chunk", "chunks") +
                 " stored by an earlier run)";
-    if (r.grown) line += " (only what was added since its last load)";
+    if (r.grown && r.grown_after.empty())
+        line += " (only what was added since its last load)";
+    if (!r.grown_after.empty())
+        line += " (only what follows the text loaded from " + r.grown_after +
+                ")";
     if (f.again)
         line += " (finished an interrupted load of the file as it was "
                 "then; what it gained since loads next)";
@@ -594,9 +601,6 @@ bool loader::impl::plan_file(const input_file& in, file_job& file,
     hashed_bytes = h.bytes;
 
     // The same bytes, whatever the path now, are stored already.
-    // Missing: a file that grew and was then renamed is new bytes under a
-    // new path and loads again whole; knowing it would take a prefix
-    // check against every earlier load rather than the path's own.
     if (!options_.force) {
         std::optional<finished_load> done;
         if (auto e = manifest_.finished_with(h.whole, done)) {
@@ -641,6 +645,23 @@ bool loader::impl::plan_file(const input_file& in, file_job& file,
             }
         }
         if (done) return skip_as_loaded(r, *done, ", in another coding,");
+
+        // Or a loaded text followed by more: the active log loaded, then
+        // grown and rotated (renamed, compressed, or both). Only what
+        // follows the longest such text is new.
+        if (known) {
+            std::optional<text_start> before;
+            if (auto e = loaded_start_of(in, h.bytes, head, before)) {
+                r.message = e->message;
+                return false;
+            }
+            if (before) {
+                start = before->end;
+                grown_from = before->load_id;
+                r.grown = true;
+                r.grown_after = before->path;
+            }
+        }
     }
 
     const file_identity id{h.whole, in.path, h.bytes, in.mtime_ns};
@@ -653,6 +674,32 @@ bool loader::impl::plan_file(const input_file& in, file_job& file,
     r.grown = load.grown_from.has_value();
     file.load_id = load.load_id;
     return true;
+}
+
+pg::db_status loader::impl::loaded_start_of(const input_file& in,
+                                            std::uint64_t bytes,
+                                            const digest& head,
+                                            std::optional<text_start>& out)
+{
+    // A few candidates are enough: each is a text the same file had when
+    // a run loaded it, and rotation leaves few.
+    constexpr std::size_t most_candidates = 8;
+    out.reset();
+    std::vector<text_start> loads;
+    if (auto e = manifest_.texts_starting(head, most_candidates, loads))
+        return e;
+    if (loads.empty()) return std::nullopt;
+
+    std::vector<std::uint64_t> lengths;
+    for (const text_start& l : loads)
+        lengths.push_back(l.end.decoded_offset);
+    const auto digests = hash_text_starts(in.path, bytes, lengths);
+    for (std::size_t i = 0; i < loads.size(); ++i)
+        if (digests[i] && *digests[i] == loads[i].text_sha256) {
+            out = std::move(loads[i]);
+            break;
+        }
+    return std::nullopt;
 }
 
 void loader::impl::wait_for_text_head(const digest& head)
@@ -746,11 +793,18 @@ void loader::impl::load_file(const input_file& in)
     bool damage_letter = false;
     try {
         chunker cut(bounded_reader(fd, limit), copts);
-        std::optional<sha256_stream> text_sha;
-        sha256_stream text_head;
-        std::uint64_t text_bytes = 0;
-        if (!file->is_stream && load.start.decoded_offset == 0)
-            text_sha.emplace();
+        // The text's digests from its start: a load that starts further
+        // on (a file that grew) hashes the text before it first, so that
+        // its digests name everything loaded up to its end.
+        std::optional<text_hashing> text;
+        if (!file->is_stream && load.start.decoded_offset == 0) {
+            text.emplace();
+        } else if (!file->is_stream) {
+            text_hashing before =
+                hash_text_start(in.path, limit, load.start.decoded_offset);
+            if (before.bytes == load.start.decoded_offset)
+                text.emplace(std::move(before));
+        }
         reading_ = &cut;
         for (;;) {
             chunk* c = take_chunk();
@@ -766,16 +820,7 @@ void loader::impl::load_file(const input_file& in)
                 break;
             }
 
-            // The text's digests, for a load of the whole text.
-            if (text_sha) {
-                const std::string_view t = c->text.view();
-                if (text_bytes < text_head_bytes)
-                    text_head.update(t.substr(
-                        0, static_cast<std::size_t>(std::min<std::uint64_t>(
-                               t.size(), text_head_bytes - text_bytes))));
-                text_sha->update(t);
-                text_bytes += t.size();
-            }
+            if (text) text->update(c->text.view());
 
             // Stored by an interrupted run: the same cut, so skip it.
             auto done = load.done.find(c->offset);
@@ -827,9 +872,9 @@ void loader::impl::load_file(const input_file& in)
                      cut.end_index() + (damage_letter ? 1 : 0)};
         r.damage = damage;
         r.input_bytes = cut.input_bytes();
-        if (text_sha)
-            file->text =
-                text_hash{text_head.so_far(), text_sha->so_far(), text_bytes};
+        if (text)
+            file->text = text_hash{text->head.so_far(), text->whole.so_far(),
+                                   text->bytes};
         bytes_done_ += in.is_stdin ? 0 : in.size;
         file->reading_done = true;
     } catch (const std::exception& e) {

@@ -50,6 +50,7 @@ struct file_report {
     file_status status = file_status::loaded;
     bool resumed = false;      // finished a load an earlier run began
     bool grown = false;        // only the part added since a load ran
+    std::string grown_after;   // that load's path, when it was another
     std::uint64_t records = 0; // in the part loaded, this run or earlier
     std::uint64_t loaded = 0;
     std::uint64_t dead_lettered = 0;

@@ -173,6 +173,39 @@ pg::db_status manifest::text_head_known(const digest& head, bool& known)
     return std::nullopt;
 }
 
+pg::db_status manifest::texts_starting(const digest& head, std::size_t most,
+                                       std::vector<text_start>& out)
+{
+    out.clear();
+    std::vector<text_row> rows;
+    const std::uint64_t head_bytes = text_head_bytes;
+    const std::uint64_t limit = most;
+    const text_value params[] = {bytea_text(head), number_text(head_bytes),
+                                 number_text(limit)};
+    if (auto e = query(
+            "SELECT load_id, path, encode(text_sha256, 'hex'), "
+            "decoded_bytes, end_line, start_index + records FROM " +
+                files_ +
+                " f WHERE head_sha256 = $1 AND completed_at IS NOT NULL "
+                "AND text_sha256 IS NOT NULL AND damage IS NULL "
+                "AND decoded_bytes > $2 AND NOT EXISTS (SELECT 1 FROM " +
+                files_ +
+                " g WHERE g.grown_from = f.load_id AND "
+                "g.text_sha256 IS NULL) "
+                "ORDER BY decoded_bytes DESC, load_id DESC LIMIT $3",
+            params, "reading the manifest", rows))
+        return e;
+    for (const text_row& r : rows) {
+        text_start t;
+        t.load_id = signed_of(r[0]);
+        t.path = r[1].value_or("");
+        t.text_sha256 = digest_of(r[2]);
+        t.end = {unsigned_of(r[3]), unsigned_of(r[4]), unsigned_of(r[5])};
+        out.push_back(std::move(t));
+    }
+    return std::nullopt;
+}
+
 pg::db_status manifest::finished_with_text(const text_hash& text,
                                            std::optional<finished_load>& out)
 {

@@ -46,6 +46,14 @@ struct finished_load {
     std::uint64_t dead_lettered = 0;
 };
 
+/// A completed load whose text may be the start of a longer file's.
+struct text_start {
+    std::int64_t load_id = 0;
+    std::string path;
+    digest text_sha256{}; // of its text from the start to end
+    start_point end;      // decoded bytes, end line and records
+};
+
 /// What one chunk of a load stored, as its manifest row says.
 struct chunk_counts {
     std::uint64_t next_offset = 0;
@@ -118,6 +126,14 @@ public:
     finished_with_text(const text_hash& text,
                        std::optional<finished_load>& out);
 
+    /// Completed loads whose text begins with the text_head_bytes whose
+    /// digest is `head` and goes on past them, longest first, at most
+    /// `most`: those with a digest of their text from its start, no
+    /// damage, and no later load grown from them without such a digest
+    /// (an older loader's: what it stored cannot be told apart).
+    [[nodiscard]] pg::db_status texts_starting(const digest& head,
+                                               std::size_t most,
+                                               std::vector<text_start>& out);
     /// Resumes the unfinished load of this content, or records a new one
     /// cut into `chunk_bytes` chunks from `start` (for a file that grew
     /// since `grown_from`).

@@ -190,6 +190,79 @@ TEST_CASE("a file that grew since it was loaded gives only its new events")
           "161,160," + std::to_string(fs::file_size(plain) - 11));
 }
 
+TEST_CASE("a loaded log that grew and was then rotated gives only its new "
+          "events, renamed, compressed or both")
+{
+    const std::string dsn = ks::test::fresh_database("load");
+    test_db db(dsn);
+    temp_dir dir("load-e2e");
+    const std::string active = dir.file("koreshield.log");
+
+    // The active log, loaded while longer than the head hashed first.
+    const std::string first = ndjson(0, 3000, "a");
+    write_file(active, first);
+    std::string out;
+    REQUIRE(load(dsn, {active}, out) == 0);
+    REQUIRE(rows(db) == 3000);
+
+    // More lines, then logrotate renames it and starts a new log.
+    const std::string second = first + ndjson(3000, 500, "a");
+    write_file(dir.file("koreshield.log.1"), second);
+    write_file(active, ndjson(10000, 7, "n"));
+    REQUIRE(load(dsn, {dir.path()}, out) == 0);
+    INFO(out);
+    CHECK(rows(db) == 3507);
+    CHECK(distinct_ids(db) == 3507);
+    CHECK(out.find("only what follows the text loaded from " + active) !=
+          std::string::npos);
+
+    // Compressed by the next rotation: the same text as the renamed
+    // file's, whose load covered it from the start.
+    fs::remove(dir.file("koreshield.log.1"));
+    write_file(dir.file("koreshield.log.2.gz"), gzip_member(second));
+    REQUIRE(load(dsn, {dir.file("koreshield.log.2.gz")}, out) == 0);
+    CHECK(rows(db) == 3507);
+    CHECK(out.find("in another coding") != std::string::npos);
+
+    // Grown once more before it was compressed: only the newest lines.
+    const std::string third = second + ndjson(3500, 40, "a");
+    write_file(dir.file("koreshield.log.3.zst"), zstd_sized(third));
+    REQUIRE(load(dsn, {dir.file("koreshield.log.3.zst")}, out) == 0);
+    CHECK(rows(db) == 3547);
+    CHECK(distinct_ids(db) == 3547);
+    CHECK(out.find("only what follows the text loaded from " +
+                   dir.file("koreshield.log.1")) != std::string::npos);
+
+    // Line numbers and byte offsets go on from the start of the text.
+    CHECK(db.scalar("SELECT max(start_line) || ',' || max(start_index) || "
+                    "',' || max(start_offset) FROM koreshield_load_files") ==
+          "3501,3500," + std::to_string(second.size()));
+}
+
+TEST_CASE("a log loaded twice as it grew, then compressed, is known as "
+          "loaded")
+{
+    const std::string dsn = ks::test::fresh_database("load");
+    test_db db(dsn);
+    temp_dir dir("load-e2e");
+    const std::string active = dir.file("koreshield.log");
+
+    write_file(active, ndjson(0, 2000, "g"));
+    std::string out;
+    REQUIRE(load(dsn, {active}, out) == 0);
+    append_file(active, ndjson(2000, 300, "g"));
+    REQUIRE(load(dsn, {active}, out) == 0);
+    REQUIRE(rows(db) == 2300);
+
+    // Its grown load's digests cover the text from the start.
+    const std::string all = ndjson(0, 2000, "g") + ndjson(2000, 300, "g");
+    write_file(dir.file("koreshield.log.1.gz"), gzip_member(all));
+    REQUIRE(load(dsn, {dir.file("koreshield.log.1.gz")}, out) == 0);
+    INFO(out);
+    CHECK(rows(db) == 2300);
+    CHECK(out.find("in another coding") != std::string::npos);
+}
+
 TEST_CASE("damaged archives load every event before the damage and say "
           "where it is")
 {
@@ -506,8 +579,9 @@ TEST_CASE("PostgreSQL away longer than --retry-for-s ends the run with "
     CHECK(distinct_ids(db) == events + 1000);
 }
 
-TEST_CASE("the same events compressed by a rotation are known, a file that "
-          "only starts alike is not")
+TEST_CASE("the same events compressed by a rotation are known; a file that "
+          "goes on from them gives only the rest, one that only starts alike "
+          "all of it")
 {
     const std::string dsn = ks::test::fresh_database("load");
     test_db db(dsn);
@@ -530,9 +604,17 @@ TEST_CASE("the same events compressed by a rotation are known, a file that "
     CHECK(rows(db) == 3000);
     CHECK(out.find("in another coding") != std::string::npos);
 
-    // The same start with one more event is other content.
-    write_file(dir.file("other.gz"),
+    // The same text and one more event: that event.
+    write_file(dir.file("more.gz"),
                gzip_member(text + event_line(3000, "r") + "\r\n"));
+    REQUIRE(load(dsn, {dir.file("more.gz")}, out) == 0);
+    CHECK(rows(db) == 3001);
+
+    // The same first 64 KiB, then other events: other content.
+    const std::string alike =
+        "\xEF\xBB\xBF" + ndjson(0, 2000, "r", "\r\n") + ndjson(5000, 1000, "o");
+    REQUIRE(alike.size() > 64 * 1024);
+    write_file(dir.file("other.gz"), gzip_member(alike));
     REQUIRE(load(dsn, {dir.file("other.gz")}, out) == 0);
     CHECK(rows(db) == 6001);
 }
