@@ -12,6 +12,10 @@ namespace ks::frame {
 
 namespace {
 
+/// Whether blocks are classified with AVX-512: decided once, the branch
+/// on it then costs nothing.
+const bool wide_kernels = detail::have_avx512_classify();
+
 /// Byte classes the scanners look up instead of comparing one by one.
 enum byte_class : std::uint8_t {
     space = 1,        // space, tab, CR, LF
@@ -506,7 +510,9 @@ framer::scan_result framer::scan_nested(std::size_t start,
             std::memcpy(tail, block, limit - base);
             block = tail;
         }
-        const detail::block_masks m = detail::classify_block(block);
+        const detail::block_masks m =
+            wide_kernels ? detail::classify_block_avx512(block)
+                         : detail::classify_block(block);
 
         // Quotes that are not escaped open and close strings.
         const std::uint64_t escaped =

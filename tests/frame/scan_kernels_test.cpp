@@ -5,6 +5,7 @@
 #include <iterator>
 #include <random>
 #include <string>
+#include <vector>
 
 using namespace ks::frame::detail;
 
@@ -80,6 +81,13 @@ TEST_CASE("block classes agree with the byte loop", "[frame][kernels]")
             block[at] = static_cast<char>(b);
             const block_masks want = classify_block_scalar(block.data());
             const block_masks got = classify_block(block.data());
+            if (have_avx512_classify()) {
+                const block_masks wide = classify_block_avx512(block.data());
+                CHECK(wide.quote == want.quote);
+                CHECK(wide.backslash == want.backslash);
+                CHECK(wide.bracket == want.bracket);
+                CHECK(wide.control == want.control);
+            }
             CHECK(got.quote == want.quote);
             CHECK(got.backslash == want.backslash);
             CHECK(got.bracket == want.bracket);
@@ -96,11 +104,15 @@ TEST_CASE("block classes agree with the byte loop", "[frame][kernels]")
         const std::string data = random_bytes(rng, block_bytes);
         CAPTURE(data);
         const block_masks want = classify_block_scalar(data.data());
-        const block_masks got = classify_block(data.data());
-        CHECK(got.quote == want.quote);
-        CHECK(got.backslash == want.backslash);
-        CHECK(got.bracket == want.bracket);
-        CHECK(got.control == want.control);
+        std::vector<block_masks> kernels = {classify_block(data.data())};
+        if (have_avx512_classify())
+            kernels.push_back(classify_block_avx512(data.data()));
+        for (const block_masks& got : kernels) {
+            CHECK(got.quote == want.quote);
+            CHECK(got.backslash == want.backslash);
+            CHECK(got.bracket == want.bracket);
+            CHECK(got.control == want.control);
+        }
     }
 }
 
