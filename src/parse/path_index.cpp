@@ -6,38 +6,51 @@ namespace ks::parse {
 
 namespace {
 
-// Mixes the parent, the length and up to sixteen key bytes (the first and
-// last eight); keys that share all of these only collide, and find() still
-// tells them apart by comparing them.
-std::uint64_t hash_key(std::uint32_t parent, std::string_view key) noexcept
+// Keys this long or shorter are wholly covered by their words: equal
+// words and lengths mean equal keys, with no byte comparison.
+constexpr std::size_t word_covered_bytes = 16;
+
+// Mixes the parent, the length and the key's words; keys that share all
+// of these only collide, and find() still tells them apart.
+inline std::uint64_t hash_key(std::uint32_t parent, std::size_t n,
+                              const key_words& w) noexcept
 {
-    // Fixed-size loads only, so that no call to memcpy is left.
+    std::uint64_t h = (w.head ^ (std::uint64_t{parent} << 40) ^ n) *
+                      0x9E37'79B9'7F4A'7C15ull;
+    h ^= w.tail * 0xC2B2'AE3D'27D4'EB4Full;
+    h ^= h >> 29;
+    h *= 0xBF58'476D'1CE4'E5B9ull;
+    return h ^ (h >> 32);
+}
+
+} // namespace
+
+key_words path_index::words_of(std::string_view key) noexcept
+{
+    // Fixed-size loads only, so that no call to memcpy is left. The
+    // first and last eight bytes (or four, or three single bytes) cover
+    // every byte of a key up to sixteen bytes long.
     const char* p = key.data();
     std::size_t n = key.size();
-    std::uint64_t head = 0;
-    std::uint64_t tail = 0;
+    key_words w;
     if (n >= 8) {
-        std::memcpy(&head, p, 8);
-        std::memcpy(&tail, p + n - 8, 8);
+        std::memcpy(&w.head, p, 8);
+        std::memcpy(&w.tail, p + n - 8, 8);
     } else if (n >= 4) {
         std::uint32_t a = 0;
         std::uint32_t b = 0;
         std::memcpy(&a, p, 4);
         std::memcpy(&b, p + n - 4, 4);
-        head = a | (std::uint64_t{b} << 32);
+        w.head = a | (std::uint64_t{b} << 32);
     } else if (n > 0) {
-        head = std::uint64_t{static_cast<unsigned char>(p[0])} |
-               std::uint64_t{static_cast<unsigned char>(p[n / 2])} << 8 |
-               std::uint64_t{static_cast<unsigned char>(p[n - 1])} << 16;
+        w.head = std::uint64_t{static_cast<unsigned char>(p[0])} |
+                 std::uint64_t{static_cast<unsigned char>(p[n / 2])} << 8 |
+                 std::uint64_t{static_cast<unsigned char>(p[n - 1])} << 16;
     }
-
-    std::uint64_t h =
-        (head ^ (std::uint64_t{parent} << 40) ^ n) * 0x9E37'79B9'7F4A'7C15ull;
-    h ^= tail * 0xC2B2'AE3D'27D4'EB4Full;
-    h ^= h >> 29;
-    h *= 0xBF58'476D'1CE4'E5B9ull;
-    return h ^ (h >> 32);
+    return w;
 }
+
+namespace {
 
 } // namespace
 
@@ -66,7 +79,8 @@ void path_index::number(const path_set& paths, std::size_t old_id,
     const std::string& key = paths.nodes_[old_id].key;
     nodes_.push_back(node_info{parent, 0,
                                static_cast<std::uint32_t>(keys_.size()),
-                               static_cast<std::uint32_t>(key.size())});
+                               static_cast<std::uint32_t>(key.size()),
+                               words_of(key)});
     keys_ += key;
 
     for (std::size_t c : paths.nodes_[old_id].children)
@@ -85,7 +99,9 @@ void path_index::build_table()
 
     // Every node but the root is reachable from its parent.
     for (std::uint32_t n = 1; n < nodes_.size(); ++n) {
-        std::size_t at = hash_key(nodes_[n].parent, key_of(n)) & mask_;
+        const node_info& node = nodes_[n];
+        std::size_t at =
+            hash_key(node.parent, node.key_size, node.words) & mask_;
         while (table_[at] != 0)
             at = (at + 1) & mask_;
         table_[at] = n;
@@ -95,9 +111,14 @@ void path_index::build_table()
 std::uint32_t path_index::find(std::uint32_t parent,
                                std::string_view key) const noexcept
 {
-    std::size_t at = hash_key(parent, key) & mask_;
+    const key_words w = words_of(key);
+    std::size_t at = hash_key(parent, key.size(), w) & mask_;
     for (std::uint32_t n = table_[at]; n != 0; n = table_[at]) {
-        if (nodes_[n].parent == parent && key_of(n) == key) return n;
+        const node_info& node = nodes_[n];
+        bool same = node.parent == parent && node.key_size == key.size() &&
+                    node.words.head == w.head && node.words.tail == w.tail &&
+                    (key.size() <= word_covered_bytes || key_of(n) == key);
+        if (same) return n;
         at = (at + 1) & mask_;
     }
     return none;

@@ -10,10 +10,18 @@
 
 namespace ks::parse {
 
+/// The first and last bytes of a key as two words (see path_index).
+struct key_words {
+    std::uint64_t head = 0;
+    std::uint64_t tail = 0;
+};
+
 /// A path_set compiled for the hot path: nodes renumbered depth-first, so
 /// that a subtree is a contiguous range, and one open-addressing table from
 /// (parent node, key) to child node, so that a key costs one hash and
-/// usually one comparison however many paths there are.
+/// usually one comparison however many paths there are. Keys are hashed
+/// and compared as two words, their first and last eight bytes, which for
+/// keys of up to sixteen bytes (nearly all) are the whole key.
 class path_index {
 public:
     /// Node number meaning "no node": the value is walked, not captured.
@@ -56,7 +64,10 @@ private:
         std::uint32_t subtree_end = 0;
         std::uint32_t key_offset = 0; // into keys_
         std::uint32_t key_size = 0;
+        key_words words; // what find() compares before any byte
     };
+
+    static key_words words_of(std::string_view key) noexcept;
 
     void number(const path_set& paths, std::size_t old_id, std::uint32_t parent,
                 std::vector<std::uint32_t>& renumber);

@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 using ks::reason;
 using ks::parse::json_type;
@@ -359,4 +360,41 @@ TEST_CASE("walker reports the root string's unescaped text", "[walker]")
     CHECK(w.root().is(json_type::string));
     CHECK(w.root().text == R"({"event":"x"})");
     CHECK(w.root().raw == R"("{\"event\":\"x\"}")");
+}
+
+TEST_CASE("walker tells keys apart that share their first and last eight "
+          "bytes, and keys of every short length",
+          "[walker]")
+{
+    // Keys are found by their first and last eight bytes; longer keys
+    // that agree there differ only in the middle.
+    ks::parse::path_set paths;
+    const std::size_t long_key = paths.add("abcdefgh_one_12345678");
+    const std::vector<std::string> short_keys = {
+        "",     "a",     "ab",     "abc",     "abcd",     "abcde",
+        "abcdef", "abcdefg", "abcdefgh", "abcdefghi", "abcdefghijklmnop"};
+    std::vector<std::size_t> slots;
+    for (const std::string& k : short_keys)
+        slots.push_back(paths.add(k));
+    walker w(paths, 64);
+
+    document doc(R"({"abcdefgh_two_12345678":1,"abcdefgh_one_12345678":2,)"
+                 R"("ac":0,"abcdefghijklmnoq":0,"abcdefgi":0})");
+    walk_error e;
+    REQUIRE(w.walk(doc.view(), e));
+    CHECK(w.get(long_key).i64 == 2);
+    for (std::size_t s : slots)
+        CHECK_FALSE(w.get(s).present());
+
+    // Each short key is found under its own name only.
+    std::string json = "{";
+    for (std::size_t i = 0; i < short_keys.size(); ++i)
+        json += (i ? ",\"" : "\"") + short_keys[i] + "\":" + std::to_string(i);
+    json += "}";
+    document all(json);
+    REQUIRE(w.walk(all.view(), e));
+    for (std::size_t i = 0; i < short_keys.size(); ++i) {
+        CAPTURE(short_keys[i]);
+        CHECK(w.get(slots[i]).i64 == static_cast<std::int64_t>(i));
+    }
 }
