@@ -159,9 +159,9 @@ struct mapper::impl {
              std::int64_t receive_time, row& out, rejection& why);
 
     // Choosing the event object.
-    void choose_event();
+    bool choose_event(rejection& why);
     bool unwrap_bare_string(rejection& why);
-    bool walk_inner(std::string_view text);
+    bool walk_inner(std::string_view text, parse::walk_error& error);
     bool map_text_line(std::string_view line, std::int64_t receive_time,
                        row& out, rejection& why);
 
@@ -247,7 +247,7 @@ bool mapper::impl::map(std::string_view record, frame::shape kind,
     // Find the event: the object itself, or JSON text held in a string.
     json_type root = outer.root().type;
     if (root == json_type::object) {
-        choose_event();
+        if (!choose_event(why)) return false;
         if (text_message != nullptr && !options.text_lines_as_events)
             return reject(why, ks::reason::not_json,
                           "a shipper's record around a text line, not JSON");
@@ -307,7 +307,7 @@ bool mapper::impl::map_text_line(std::string_view line,
     return true;
 }
 
-void mapper::impl::choose_event()
+bool mapper::impl::choose_event(rejection& why)
 {
     // Unless unwrapped, the object is both the event and the shipper's
     // record, so the envelope's time fields (date, timereported) apply to
@@ -316,10 +316,11 @@ void mapper::impl::choose_event()
     envelope = &outer;
     message = nullptr;
     text_message = nullptr;
-    if (!options.unwrap_message) return;
+    if (!options.unwrap_message) return true;
 
     // An object that names its event is the event, whatever it holds.
-    if (first_of(outer, chains.unwrap_names, any_string) != nullptr) return;
+    if (first_of(outer, chains.unwrap_names, any_string) != nullptr)
+        return true;
 
     // The first message-like string that looks like an object.
     const chain& c = chains.unwrap_message;
@@ -332,18 +333,23 @@ void mapper::impl::choose_event()
             continue;
         }
 
-        // Text that is not a valid object leaves the outer one in charge.
-        if (walk_inner(v.text)) {
-            event = &inner;
-            message = &v;
-        }
-        return;
+        // Text that starts like an object but is none is a damaged
+        // event, refused as the same line sent bare would be: kept as
+        // the outer record, its damage would go unnoticed.
+        parse::walk_error error;
+        if (!walk_inner(v.text, error))
+            return reject_walk(why, error,
+                               " of the JSON text in the shipper's message");
+        event = &inner;
+        message = &v;
+        return true;
     }
 
     // A shipper's record around a line that is not JSON (Vector's file
     // source, Fluent Bit's tail, Logstash's file input): a text line
     // like one sent bare, with the shipper's fields kept around it.
     text_message = plain;
+    return true;
 }
 
 bool mapper::impl::unwrap_bare_string(rejection& why)
@@ -371,14 +377,14 @@ bool mapper::impl::unwrap_bare_string(rejection& why)
     return true;
 }
 
-bool mapper::impl::walk_inner(std::string_view text)
+bool mapper::impl::walk_inner(std::string_view text,
+                              parse::walk_error& error)
 {
     // The outer parser's strings must survive, hence a copy with padding.
+    // Text that starts like an object is one when it is valid.
     unwrapped.clear();
     unwrapped.append(parse::trim_json_space(text));
-    parse::walk_error ignored;
-    return inner.walk(unwrapped.view(), ignored) &&
-           inner.root().is(json_type::object);
+    return inner.walk(unwrapped.view(), error);
 }
 
 bool mapper::impl::resolve_time(std::int64_t receive_time, row& out,

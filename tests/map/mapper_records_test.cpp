@@ -209,28 +209,42 @@ TEST_CASE("objects that name their event are not unwrapped",
     CHECK(o.event_type == "unknown");
 }
 
-TEST_CASE("a message that is not a valid object keeps the outer event",
+TEST_CASE("a message that starts like an object but is none is refused as "
+          "the same line sent bare would be",
           "[mapper][records]")
 {
-    const char* records[] = {
-        R"({"message":"{not json","timestamp":"2026-02-17T09:21:44Z"})",
-        R"({"message":"{\"a\":1} trailing",)"
-        R"("timestamp":"2026-02-17T09:21:44Z"})",
-        R"({"message":"{\"a\":\"\\u0000\"}",)"
-        R"("timestamp":"2026-02-17T09:21:44Z"})",
-        R"({"message":"{\"a\":\"\\ud800\"}",)"
-        R"("timestamp":"2026-02-17T09:21:44Z"})",
-        R"({"log":"{\"a\":tru}","timestamp":"2026-02-17T09:21:44Z"})",
+    const struct {
+        const char* record;
+        ks::reason why;
+    } cases[] = {
+        {R"({"message":"{not json","timestamp":"2026-02-17T09:21:44Z"})",
+         ks::reason::malformed_json},
+        {R"({"message":"{\"a\":1} trailing",)"
+         R"("timestamp":"2026-02-17T09:21:44Z"})",
+         ks::reason::malformed_json},
+        {R"({"message":"{\"a\":\"\\u0000\"}",)"
+         R"("timestamp":"2026-02-17T09:21:44Z"})",
+         ks::reason::nul_character},
+        {R"({"message":"{\"a\":\"\\ud800\"}",)"
+         R"("timestamp":"2026-02-17T09:21:44Z"})",
+         ks::reason::nul_character},
+        {R"({"log":"{\"a\":tru}","timestamp":"2026-02-17T09:21:44Z"})",
+         ks::reason::malformed_json},
     };
     harness h;
-    for (const char* r : records) {
-        INFO(r);
-        outcome o = h.run(r);
-        REQUIRE(o.ok);
-        CHECK(o.event_type == "unknown");
-        CHECK(o.event_time == t0);
-        CHECK(o.metadata == r);
+    for (const auto& c : cases) {
+        INFO(c.record);
+        outcome o = h.run(c.record);
+        REQUIRE_FALSE(o.ok);
+        CHECK(o.why == c.why);
+        CHECK(o.message.find("in the shipper's message") != std::string::npos);
     }
+
+    // Text that does not start like an object stays a text line.
+    outcome text = h.run(
+        R"({"message":"not { json","timestamp":"2026-02-17T09:21:44Z"})");
+    REQUIRE(text.ok);
+    CHECK(text.event_type == "text_line");
 }
 
 TEST_CASE("without any timestamp field the receipt time is used and marked",
