@@ -575,7 +575,7 @@ bool loader::impl::plan_file(const input_file& in, file_job& file,
     if (earlier && !options_.force && earlier->file_bytes < in.size &&
         hash_file(in.path, earlier->file_bytes).whole == earlier->sha256) {
         const file_identity id{earlier->sha256, in.path, earlier->file_bytes,
-                               in.mtime_ns};
+                               in.mtime_ns, std::nullopt};
         if (auto e = manifest_.begin(id, options_.chunk_bytes, {},
                                      std::nullopt, load)) {
             r.message = e->message;
@@ -628,8 +628,10 @@ bool loader::impl::plan_file(const input_file& in, file_job& file,
     // Such a skip is not recorded, so each run decodes the file again.
     // A file of this run with the same start is waited for: its text is
     // in the manifest only once it is finished.
+    file_identity id{h.whole, in.path, h.bytes, in.mtime_ns, std::nullopt};
     if (!options_.force && !grown_from) {
         const digest head = hash_text(in.path, h.bytes, true).head;
+        id.text_head = head;
         wait_for_text_head(head);
         bool known = false;
         if (auto e = manifest_.text_head_known(head, known)) {
@@ -637,14 +639,31 @@ bool loader::impl::plan_file(const input_file& in, file_job& file,
             return false;
         }
         std::optional<finished_load> done;
+        text_hash text;
         if (known) {
-            if (auto e = manifest_.finished_with_text(
-                    hash_text(in.path, h.bytes, false), done)) {
+            text = hash_text(in.path, h.bytes, false);
+            if (auto e = manifest_.finished_with_text(text, done)) {
                 r.message = e->message;
                 return false;
             }
         }
         if (done) return skip_as_loaded(r, *done, ", in another coding,");
+
+        // A plain file whose load was interrupted, then compressed before
+        // this run: its text is this file's, so that load goes on from
+        // here, skipping the chunks it stored (cuts depend on the text
+        // alone). Its content digest is then the digest of this text.
+        bool interrupted = false;
+        if (known) {
+            if (auto e = manifest_.unfinished_with(text.whole, interrupted)) {
+                r.message = e->message;
+                return false;
+            }
+        }
+        if (interrupted) {
+            id.sha256 = text.whole;
+            known = false;
+        }
 
         // Or a loaded text followed by more: the active log loaded, then
         // grown and rotated (renamed, compressed, or both). Only what
@@ -664,7 +683,6 @@ bool loader::impl::plan_file(const input_file& in, file_job& file,
         }
     }
 
-    const file_identity id{h.whole, in.path, h.bytes, in.mtime_ns};
     if (auto e = manifest_.begin(id, options_.chunk_bytes, start, grown_from,
                                  load)) {
         r.message = e->message;

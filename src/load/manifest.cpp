@@ -165,11 +165,23 @@ pg::db_status manifest::text_head_known(const digest& head, bool& known)
     std::vector<text_row> rows;
     const text_value params[] = {bytea_text(head)};
     if (auto e = query("SELECT EXISTS (SELECT 1 FROM " + files_ +
-                           " WHERE head_sha256 = $1 AND completed_at IS NOT "
-                           "NULL)",
+                           " WHERE head_sha256 = $1)",
                        params, "reading the manifest", rows))
         return e;
     known = !rows.empty() && rows.front().at(0) == "t";
+    return std::nullopt;
+}
+
+pg::db_status manifest::unfinished_with(const digest& sha256, bool& found)
+{
+    std::vector<text_row> rows;
+    const text_value params[] = {bytea_text(sha256)};
+    if (auto e = query("SELECT EXISTS (SELECT 1 FROM " + files_ +
+                           " WHERE content_sha256 = $1 AND completed_at IS "
+                           "NULL)",
+                       params, "reading the manifest", rows))
+        return e;
+    found = !rows.empty() && rows.front().at(0) == "t";
     return std::nullopt;
 }
 
@@ -277,14 +289,16 @@ pg::db_status manifest::begin(const file_identity& file,
             grown_from ? text_value(number_text(*grown_from)) : std::nullopt,
             number_text(start.decoded_offset),
             number_text(start.line),
-            number_text(start.index)};
+            number_text(start.index),
+            file.text_head ? text_value(bytea_text(*file.text_head))
+                           : std::nullopt};
         if (auto e = query(
                 "INSERT INTO " + files_ +
                     " (content_sha256, path, file_bytes, modified_at, "
                     "chunk_bytes, grown_from, start_offset, start_line, "
-                    "start_index) VALUES ($1, $2, $3, "
+                    "start_index, head_sha256) VALUES ($1, $2, $3, "
                     "to_timestamp($4::numeric / 1000000000), $5, $6, $7, "
-                    "$8, $9) ON CONFLICT (content_sha256) WHERE "
+                    "$8, $9, $10) ON CONFLICT (content_sha256) WHERE "
                     "completed_at IS NULL DO NOTHING RETURNING load_id",
                 params, "recording the file in the manifest", rows))
             return e;

@@ -27,6 +27,10 @@ struct file_identity {
     std::string path;
     std::uint64_t bytes = 0; // bytes hashed, the part that gets loaded
     std::int64_t mtime_ns = 0;
+    /// The digest of its text's first text_head_bytes, when known before
+    /// the load: recorded at once, so that a load killed before its end
+    /// can still be found from another coding of the same text.
+    std::optional<digest> text_head;
 };
 
 /// The last completed load of a path, to recognise a file that grew.
@@ -114,12 +118,16 @@ public:
     [[nodiscard]] pg::db_status
     finished_with(const digest& sha256, std::optional<finished_load>& out);
 
-    /// Whether a completed load's decoded text starts like one whose
-    /// first text_head_bytes have digest `head`: cheap to know, and only
-    /// then is a whole text worth hashing.
+    /// Whether a load's decoded text, completed or not, starts like one
+    /// whose first text_head_bytes have digest `head`: cheap to know, and
+    /// only then is a whole text worth hashing.
     [[nodiscard]] pg::db_status text_head_known(const digest& head,
                                                 bool& known);
 
+    /// Whether an unfinished load (an interrupted run) is of the content
+    /// `sha256`: for a plain file, the digest of its text.
+    [[nodiscard]] pg::db_status unfinished_with(const digest& sha256,
+                                                bool& found);
     /// A completed load of the same decoded text (the same events in
     /// another coding), if any.
     [[nodiscard]] pg::db_status

@@ -540,6 +540,41 @@ TEST_CASE("a killed load of a file that grew before the next run is "
     CHECK(rows(db) == events + 500);
 }
 
+TEST_CASE("a killed load of a file compressed before the next run is "
+          "finished from the compressed file, nothing twice")
+{
+    const std::string dsn = ks::test::fresh_database("load");
+    test_db db(dsn);
+    temp_dir dir("load-e2e");
+    constexpr std::uint64_t events = 120000;
+    const std::string log = dir.file("koreshield.log");
+    const std::string text = ndjson(0, events, "c");
+    write_file(log, text);
+
+    ks::test::process p(load_binary(), {"--dsn", dsn, "--progress", "none",
+                                        "--chunk-bytes", "128K", log});
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (number(db, "SELECT count(*) FROM koreshield_load_chunks") < 5 &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    p.kill(SIGKILL);
+    CHECK(p.wait() == 128 + SIGKILL);
+    REQUIRE(rows(db) < events);
+
+    // logrotate's compress runs before the next load.
+    fs::remove(log);
+    write_file(dir.file("koreshield.log.1.gz"), gzip_member(text));
+    std::string out;
+    REQUIRE(load(dsn, {"--chunk-bytes", "1M", dir.path()}, out) == 0);
+    INFO(out);
+    CHECK(rows(db) == events);
+    CHECK(distinct_ids(db) == events);
+    CHECK(out.find("resumed") != std::string::npos);
+    CHECK(number(db, "SELECT count(*) FROM koreshield_load_files WHERE "
+                     "completed_at IS NULL") == 0);
+}
+
 TEST_CASE("PostgreSQL away longer than --retry-for-s ends the run with "
           "status 1, and the next run finishes the files")
 {
