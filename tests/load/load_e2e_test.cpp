@@ -503,6 +503,26 @@ TEST_CASE("a named pipe is read once, as it comes, without a manifest entry")
     CHECK(number(db, "SELECT count(*) FROM koreshield_load_files") == 0);
 }
 
+namespace {
+
+// Runs the loader with `args` and kills it (SIGKILL) once `chunks` of its
+// chunks are committed, so that the next run finds an interrupted load.
+void kill_after_chunks(test_db& db, const std::vector<std::string>& args,
+                       std::uint64_t chunks)
+{
+    ks::test::process p(load_binary(), args);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (number(db, "SELECT count(*) FROM koreshield_load_chunks") <
+               chunks &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    p.kill(SIGKILL);
+    CHECK(p.wait() == 128 + SIGKILL);
+}
+
+} // namespace
+
 TEST_CASE("a killed load of a file that grew before the next run is "
           "finished first, then the new part loads once")
 {
@@ -514,15 +534,7 @@ TEST_CASE("a killed load of a file that grew before the next run is "
     write_file(log, ndjson(0, events, "w"));
     const std::vector<std::string> args = {
         "--dsn", dsn, "--progress", "none", "--chunk-bytes", "128K", log};
-
-    ks::test::process p(load_binary(), args);
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (number(db, "SELECT count(*) FROM koreshield_load_chunks") < 5 &&
-           std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    p.kill(SIGKILL);
-    CHECK(p.wait() == 128 + SIGKILL);
+    kill_after_chunks(db, args, 5);
     REQUIRE(rows(db) < events);
 
     // The log goes on while nobody loads it.
@@ -551,15 +563,10 @@ TEST_CASE("a killed load of a file compressed before the next run is "
     const std::string text = ndjson(0, events, "c");
     write_file(log, text);
 
-    ks::test::process p(load_binary(), {"--dsn", dsn, "--progress", "none",
-                                        "--chunk-bytes", "128K", log});
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (number(db, "SELECT count(*) FROM koreshield_load_chunks") < 5 &&
-           std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    p.kill(SIGKILL);
-    CHECK(p.wait() == 128 + SIGKILL);
+    kill_after_chunks(db,
+                      {"--dsn", dsn, "--progress", "none", "--chunk-bytes",
+                       "128K", log},
+                      5);
     REQUIRE(rows(db) < events);
 
     // logrotate's compress runs before the next load.
