@@ -58,10 +58,11 @@ constexpr auto budget_poll_interval = std::chrono::milliseconds(5);
 /// for commits, which always come.
 constexpr std::size_t preparing_share_divisor = 4;
 /// After refusing a body we still drain what the peer sends, for at most
-/// this long and this much, so that closing does not reset the
-/// connection before the peer has read our answer.
+/// this long and at most a whole body (max_body_bytes), so that closing
+/// does not reset the connection before the peer has read our answer: a
+/// client that sends all of a 10 MB body before reading (Python's
+/// http.client) otherwise gets a broken pipe instead of the 503.
 constexpr auto linger_time = std::chrono::seconds(2);
-constexpr std::size_t linger_max_bytes = 8u << 20;
 /// Pause before accepting again after the accept itself failed (for
 /// example when out of file descriptors), so the loop does not spin.
 constexpr auto accept_retry_delay = std::chrono::milliseconds(100);
@@ -1337,7 +1338,8 @@ void session::do_linger()
 void session::on_linger(error_code ec, std::size_t bytes)
 {
     lingered_bytes_ += bytes;
-    if (ec || lingered_bytes_ > linger_max_bytes) return stream_.close();
+    if (ec || lingered_bytes_ > server_.config().max_body_bytes)
+        return stream_.close();
     do_linger();
 }
 

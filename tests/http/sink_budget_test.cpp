@@ -320,3 +320,23 @@ TEST_CASE("a body let in waits for the memory to prepare its rows, then "
     require_loaded(res, f.sink, 110, 110, 0);
     require_rows(f.db, rows_of(events), f.sink);
 }
+
+TEST_CASE("a body refused before it is read is drained, so a client that "
+          "sends all of it before reading still gets the answer")
+{
+    // Twice the 8 MiB the sink once drained: the rest of the body then
+    // met a closed connection, and the client a broken pipe.
+    sink_fixture f({"--memory-budget-bytes", "4M", "--budget-wait-ms", "0"});
+    const std::string line =
+        vector_ndjson(koreshield_events(1300, 1)) + "\n";
+    std::string body;
+    while (body.size() < (20u << 20))
+        body += line;
+    http_request req{"POST", "/ingest", vector_headers("application/x-ndjson"),
+                     body};
+    for (int i = 0; i < 3; ++i) {
+        auto res = f.send(req);
+        require_error(res, 413, "larger_than_budget", f.sink);
+    }
+    CHECK(f.count("koreshield_events") == "0");
+}
