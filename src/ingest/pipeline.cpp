@@ -102,10 +102,14 @@ std::size_t row_bytes(const map::row& r)
     return n + 1 + r.metadata_bytes();
 }
 
-// A sentence for a record the framer already found broken.
-std::string defect_message(const frame::record& rec, std::uint64_t base)
+// A sentence for a record the framer already found broken; its byte
+// counts from the start of the record, as the parser's do.
+std::string defect_message(const frame::record& rec)
 {
-    std::string at = " at byte " + std::to_string(base + rec.problem_offset);
+    const std::size_t into = rec.problem_offset >= rec.offset
+                                 ? rec.problem_offset - rec.offset
+                                 : 0;
+    std::string at = " at byte " + std::to_string(into);
     switch (rec.problem) {
     case frame::defect::unterminated:
         return "JSON value is cut off: the input ends inside it";
@@ -531,7 +535,7 @@ bool preparer::take_record(std::string_view text, const frame::record& rec,
     if (rec.problem != frame::defect::none) {
         if (!add_dead_letter(out, from, receive_time, at,
                              defect_reason(rec.problem),
-                             defect_message(rec, base_offset),
+                             defect_message(rec),
                              raw))
             return false;
         ++tally.dead_lettered;

@@ -241,6 +241,39 @@ bool has_lone_surrogate(std::string_view raw) noexcept
     return false;
 }
 
+std::size_t first_refused_escape(std::string_view raw) noexcept
+{
+    constexpr std::string_view one_byte = "\"\\/bfnrt";
+    std::size_t i = 0;
+    while (i < raw.size()) {
+        if (raw[i] != '\\') {
+            ++i;
+            continue;
+        }
+        if (i + 1 >= raw.size()) return i;
+        if (one_byte.find(raw[i + 1]) != std::string_view::npos) {
+            i += 2;
+            continue;
+        }
+        if (raw[i + 1] != 'u') return i;
+
+        // \u: four hex digits, not NUL, and a surrogate only as the high
+        // half of a pair.
+        long unit = escape_unit(raw, i + 1);
+        if (unit <= 0 || is_low_surrogate(unit)) return i;
+        if (!is_high_surrogate(unit)) {
+            i += 6;
+            continue;
+        }
+        bool paired = i + 7 < raw.size() && raw[i + 6] == '\\' &&
+                      raw[i + 7] == 'u' &&
+                      is_low_surrogate(escape_unit(raw, i + 7));
+        if (!paired) return i;
+        i += 12;
+    }
+    return raw.size();
+}
+
 std::size_t raw_string_length(const char* body, const char* end) noexcept
 {
     const char* p = body;

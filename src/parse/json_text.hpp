@@ -50,6 +50,12 @@ std::size_t first_raw_control(std::string_view json) noexcept;
 /// of a high-low pair.
 bool has_lone_surrogate(std::string_view raw_body) noexcept;
 
+/// Where the first escape of a raw JSON string body that jsonb refuses
+/// starts (its backslash): an unknown letter, a \u without four hex
+/// digits, \u0000 or a lone surrogate; raw_body.size() when there is
+/// none. Places the error of a string that failed to decode.
+std::size_t first_refused_escape(std::string_view raw_body) noexcept;
+
 /// Length of the raw body of the JSON string whose opening quote is just
 /// before `body`: the bytes up to the closing quote. `end` bounds the scan.
 std::size_t raw_string_length(const char* body, const char* end) noexcept;

@@ -112,7 +112,9 @@ struct walker::impl {
     bool keep_number(const od::number& n, std::string_view digits,
                      captured* into);
     bool keep_wide_number(std::string_view digits, captured* into);
-    bool check_unescaped(std::string_view text, const char* at, bool key);
+    bool check_unescaped(std::string_view text, std::string_view quoted,
+                         const char* at, bool key);
+    const char* escape_at(std::string_view quoted, const char* at) noexcept;
     bool check_trailing();
 
     captured* visit(std::uint32_t node, const char* key_at) noexcept;
@@ -376,7 +378,7 @@ bool walker::impl::decode(od::raw_json_string raw, std::string_view quoted,
     error_code e = parser.unescape(raw, decoded_end).get(text);
     if (e == simdjson::STRING_ERROR) return fail_escape(quoted, at);
     if (e != simdjson::SUCCESS) return fail_simdjson(e, at);
-    return check_unescaped(text, at, key);
+    return check_unescaped(text, quoted, at, key);
 }
 
 template <typename Value>
@@ -505,19 +507,30 @@ bool walker::impl::keep_wide_number(std::string_view digits, captured* into)
     return true;
 }
 
-bool walker::impl::check_unescaped(std::string_view text, const char* at,
+bool walker::impl::check_unescaped(std::string_view text,
+                                   std::string_view quoted, const char* at,
                                    bool key)
 {
     if (std::memchr(text.data(), 0, text.size()) != nullptr)
-        return fail(ks::reason::nul_character, at,
+        return fail(ks::reason::nul_character, escape_at(quoted, at),
                     key ? "\\u0000 in a key" : "\\u0000 in a string");
 
     // simdjson refuses lone surrogates itself; this guards the contract
     // rather than a known gap.
     if (!simdjson::validate_utf8(text.data(), text.size()))
-        return fail(ks::reason::nul_character, at,
+        return fail(ks::reason::nul_character, escape_at(quoted, at),
                     "an escape that decodes to invalid UTF-8");
     return true;
+}
+
+const char* walker::impl::escape_at(std::string_view quoted,
+                                    const char* at) noexcept
+{
+    // The backslash of the first escape jsonb refuses, else the string.
+    if (quoted.size() < 2) return at;
+    std::string_view body = quoted.substr(1, quoted.size() - 2);
+    std::size_t off = first_refused_escape(body);
+    return off < body.size() ? body.data() + off : at;
 }
 
 bool walker::impl::check_trailing()
@@ -624,8 +637,10 @@ bool walker::impl::fail_escape(std::string_view quoted, const char* at) noexcept
                                 ? quoted.substr(1, quoted.size() - 2)
                                 : std::string_view{};
     if (has_lone_surrogate(body))
-        return fail(ks::reason::nul_character, at, "a lone surrogate escape");
-    return fail(ks::reason::malformed_json, at, "an invalid escape");
+        return fail(ks::reason::nul_character, escape_at(quoted, at),
+                    "a lone surrogate escape");
+    return fail(ks::reason::malformed_json, escape_at(quoted, at),
+                "an invalid escape");
 }
 
 walker::walker(const path_set& paths, std::size_t max_depth)

@@ -71,7 +71,7 @@ TEST_CASE("validation failures name the reason and the byte",
     outcome o = h.run("{\"event\":\"x\",\"p\":\"\\u0000\"}");
     REQUIRE_FALSE(o.ok);
     CHECK(o.why == reason::nul_character);
-    CHECK(o.message == "\\u0000 in a string at byte 17");
+    CHECK(o.message == "\\u0000 in a string at byte 18");
 
     outcome utf8 = h.run("{\"event\":\"\xC3\x28\"}");
     CHECK(utf8.why == reason::invalid_utf8);

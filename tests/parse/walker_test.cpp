@@ -119,9 +119,25 @@ TEST_CASE("walker places errors at the offending token", "[walker]")
     walker w(paths, 64);
     walk_error e;
 
+    // Escapes are placed at their backslash, not at the string.
     document surrogate(R"({"a":1,"b":"\ud800"})");
     REQUIRE_FALSE(w.walk(surrogate.view(), e));
-    CHECK(e.offset == 11);
+    CHECK(e.offset == 12);
+
+    document unknown(R"({"p":"zzzzzzzzzz\x41","q":1})");
+    REQUIRE_FALSE(w.walk(unknown.view(), e));
+    CHECK(e.why == reason::malformed_json);
+    CHECK(e.offset == 16);
+
+    document nul(R"({"p":"ok \n then \u0000 here"})");
+    REQUIRE_FALSE(w.walk(nul.view(), e));
+    CHECK(e.why == reason::nul_character);
+    CHECK(e.offset == 17);
+
+    document key(R"({"k\u0000":1})");
+    REQUIRE_FALSE(w.walk(key.view(), e));
+    CHECK(e.why == reason::nul_character);
+    CHECK(e.offset == 3);
 
     document utf8("{\"a\":\"ok\",\"b\":\"\xE2\x28\xA1\"}");
     REQUIRE_FALSE(w.walk(utf8.view(), e));
