@@ -42,6 +42,14 @@ bool is_low_surrogate(long unit) noexcept
     return unit >= 0xDC00 && unit <= 0xDFFF;
 }
 
+// Whether the \u escape of a high surrogate at raw[i] is followed at
+// once by the escape of a low one.
+bool low_half_follows(std::string_view raw, std::size_t i) noexcept
+{
+    return i + 7 < raw.size() && raw[i + 6] == '\\' && raw[i + 7] == 'u' &&
+           is_low_surrogate(escape_unit(raw, i + 7));
+}
+
 bool is_continuation(unsigned char c) noexcept
 {
     return (c & 0xC0) == 0x80;
@@ -232,9 +240,7 @@ bool has_lone_surrogate(std::string_view raw) noexcept
             i += 6;
             continue;
         }
-        bool paired = i + 7 < raw.size() && raw[i + 6] == '\\' &&
-                      raw[i + 7] == 'u' &&
-                      is_low_surrogate(escape_unit(raw, i + 7));
+        bool paired = low_half_follows(raw, i);
         if (!paired) return true;
         i += 12;
     }
@@ -265,9 +271,7 @@ std::size_t first_refused_escape(std::string_view raw) noexcept
             i += 6;
             continue;
         }
-        bool paired = i + 7 < raw.size() && raw[i + 6] == '\\' &&
-                      raw[i + 7] == 'u' &&
-                      is_low_surrogate(escape_unit(raw, i + 7));
+        bool paired = low_half_follows(raw, i);
         if (!paired) return i;
         i += 12;
     }
