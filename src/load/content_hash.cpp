@@ -120,21 +120,14 @@ void text_hashing::update(std::string_view t)
     bytes += t.size();
 }
 
-text_hash hash_text(const std::string& path, std::uint64_t limit,
-                    bool head_only)
+digest hash_text_head(const std::string& path, std::uint64_t limit)
 {
-    // The head's digest is taken once its bytes are in.
     text_hashing h;
     decode_text(path, limit, [&](std::string_view t) {
         h.update(t);
-        return !(head_only && h.bytes >= text_head_bytes);
+        return h.bytes < text_head_bytes;
     });
-
-    text_hash out;
-    out.head = h.head.so_far();
-    if (!head_only) out.whole = h.whole.so_far();
-    out.bytes = h.bytes;
-    return out;
+    return h.head.so_far();
 }
 
 text_hashing hash_text_start(const std::string& path, std::uint64_t limit,
@@ -151,13 +144,15 @@ text_hashing hash_text_start(const std::string& path, std::uint64_t limit,
     return h;
 }
 
-std::vector<std::optional<digest>>
-hash_text_starts(const std::string& path, std::uint64_t limit,
-                 std::span<const std::uint64_t> lengths)
+text_and_starts hash_text_and_starts(const std::string& path,
+                                     std::uint64_t limit,
+                                     std::span<const std::uint64_t> lengths)
 {
-    // One pass: the digest of each length is taken, on a copy of the
-    // state, as the text reaches it.
-    std::vector<std::optional<digest>> out(lengths.size());
+    // The whole text's stream, its state copied as it reaches each
+    // length, shortest first. The text_hashing that holds it also makes
+    // the head's digest.
+    text_and_starts out;
+    out.starts.resize(lengths.size());
     std::vector<std::size_t> order(lengths.size());
     for (std::size_t i = 0; i < order.size(); ++i)
         order[i] = i;
@@ -165,27 +160,30 @@ hash_text_starts(const std::string& path, std::uint64_t limit,
         return lengths[a] < lengths[b];
     });
 
-    sha256_stream sha;
-    std::uint64_t hashed = 0;
+    text_hashing h;
     std::size_t next = 0;
     auto settle = [&] {
-        while (next < order.size() && lengths[order[next]] == hashed)
-            out[order[next++]] = sha.so_far();
+        while (next < order.size() && lengths[order[next]] == h.bytes)
+            out.starts[order[next++]] = h.whole.so_far();
     };
     settle();
-    if (next < order.size())
-        decode_text(path, limit, [&](std::string_view t) {
-            while (!t.empty() && next < order.size()) {
-                const auto take = static_cast<std::size_t>(
-                    std::min<std::uint64_t>(t.size(),
-                                            lengths[order[next]] - hashed));
-                sha.update(t.substr(0, take));
-                hashed += take;
-                t.remove_prefix(take);
-                settle();
-            }
-            return next < order.size();
-        });
+    decode_text(path, limit, [&](std::string_view t) {
+        while (!t.empty()) {
+            const auto take =
+                next < order.size()
+                    ? static_cast<std::size_t>(std::min<std::uint64_t>(
+                          t.size(), lengths[order[next]] - h.bytes))
+                    : t.size();
+            h.update(t.substr(0, take));
+            t.remove_prefix(take);
+            settle();
+        }
+        return true;
+    });
+
+    out.text.head = h.head.so_far();
+    out.text.whole = h.whole.so_far();
+    out.text.bytes = h.bytes;
     return out;
 }
 

@@ -43,19 +43,19 @@ inline constexpr std::size_t text_head_bytes = 64 * 1024;
 /// as gzip or as zstd have the same ones.
 struct text_hash {
     digest head{};           // of the first text_head_bytes (or fewer)
-    digest whole{};          // of all of it, unless only the head was asked
+    digest whole{};          // of all of it
     std::uint64_t bytes = 0; // decoded bytes hashed
 };
 
-/// Hashes the text that the first `limit` bytes of `path` decode to (the
-/// coding sniffed as the loader does); with `head_only`, stops after the
-/// head. Decoding stops quietly at damage: the digests then cover the
-/// text before it. Throws std::system_error when the file cannot be read.
-text_hash hash_text(const std::string& path, std::uint64_t limit,
-                    bool head_only);
+/// The digest of the first text_head_bytes (or fewer) of the text that the
+/// first `limit` bytes of `path` decode to (the coding sniffed as the
+/// loader does), decoding no further. Decoding stops quietly at damage,
+/// here and in the functions below: the digests then cover the text
+/// before it. Throws std::system_error when the file cannot be read.
+digest hash_text_head(const std::string& path, std::uint64_t limit);
 
 /// The digests of a text being hashed, for whoever goes on with the text
-/// that follows: fed the whole text, they end as hash_text's.
+/// that follows: fed the whole text, they end as its text_hash.
 struct text_hashing {
     sha256_stream whole;
     sha256_stream head;      // of the first text_head_bytes only
@@ -71,11 +71,19 @@ struct text_hashing {
 text_hashing hash_text_start(const std::string& path, std::uint64_t limit,
                              std::uint64_t decoded_bytes);
 
-/// The digest of the first `lengths[i]` bytes of the text that the first
-/// `limit` bytes of `path` decode to, for each i, in one pass; nothing for
-/// a length the text does not reach.
-std::vector<std::optional<digest>>
-hash_text_starts(const std::string& path, std::uint64_t limit,
-                 std::span<const std::uint64_t> lengths);
+/// What hash_text_and_starts found.
+struct text_and_starts {
+    text_hash text; // of the whole text
+    /// starts[i]: the digest of the text's first lengths[i] bytes, or
+    /// nothing when the text is shorter.
+    std::vector<std::optional<digest>> starts;
+};
+
+/// The text_hash of the whole text, and in the same pass the digest of its
+/// first `lengths[i]` bytes for each i: whether earlier loads' texts are
+/// the start of this one.
+text_and_starts hash_text_and_starts(const std::string& path,
+                                     std::uint64_t limit,
+                                     std::span<const std::uint64_t> lengths);
 
 } // namespace ks::load

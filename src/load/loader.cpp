@@ -32,6 +32,11 @@ constexpr auto max_retry_delay = std::chrono::milliseconds(5000);
 // How often the reading thread looks at completions while it waits.
 constexpr auto service_interval = std::chrono::milliseconds(100);
 
+/// Earlier loads whose text may be a new file's start that are compared
+/// with it: each is a text the same log had when a run loaded it, and
+/// rotation leaves few.
+constexpr std::size_t most_text_starts = 8;
+
 // Input bytes read per call.
 constexpr std::size_t read_block_bytes = 1u << 20;
 
@@ -165,9 +170,6 @@ private:
     bool plan_file(const input_file& in, file_job& file, open_load& load,
                    std::uint64_t& hashed_bytes);
     void wait_for_text_head(const digest& head);
-    pg::db_status loaded_start_of(const input_file& in, std::uint64_t bytes,
-                                  const digest& head,
-                                  std::optional<text_start>& out);
     chunk* take_chunk();
     bool gave_up_now();
     void give_back(chunk* c);
@@ -630,7 +632,7 @@ bool loader::impl::plan_file(const input_file& in, file_job& file,
     // in the manifest only once it is finished.
     file_identity id{h.whole, in.path, h.bytes, in.mtime_ns, std::nullopt};
     if (!options_.force && !grown_from) {
-        const digest head = hash_text(in.path, h.bytes, true).head;
+        const digest head = hash_text_head(in.path, h.bytes);
         id.text_head = head;
         wait_for_text_head(head);
         bool known = false;
@@ -638,47 +640,50 @@ bool loader::impl::plan_file(const input_file& in, file_job& file,
             r.message = e->message;
             return false;
         }
-        std::optional<finished_load> done;
-        text_hash text;
         if (known) {
-            text = hash_text(in.path, h.bytes, false);
-            if (auto e = manifest_.finished_with_text(text, done)) {
+            // One decoding pass: the whole text's digests, and whether the
+            // texts of earlier loads that start alike are its start.
+            std::vector<text_start> loads;
+            if (auto e = manifest_.texts_starting(head, most_text_starts,
+                                                  loads)) {
                 r.message = e->message;
                 return false;
             }
-        }
-        if (done) return skip_as_loaded(r, *done, ", in another coding,");
+            std::vector<std::uint64_t> lengths;
+            for (const text_start& l : loads)
+                lengths.push_back(l.end.decoded_offset);
+            const text_and_starts seen =
+                hash_text_and_starts(in.path, h.bytes, lengths);
 
-        // A plain file whose load was interrupted, then compressed before
-        // this run: its text is this file's, so that load goes on from
-        // here, skipping the chunks it stored (cuts depend on the text
-        // alone). Its content digest is then the digest of this text.
-        bool interrupted = false;
-        if (known) {
-            if (auto e = manifest_.unfinished_with(text.whole, interrupted)) {
+            std::optional<finished_load> done;
+            if (auto e = manifest_.finished_with_text(seen.text, done)) {
                 r.message = e->message;
                 return false;
             }
-        }
-        if (interrupted) {
-            id.sha256 = text.whole;
-            known = false;
-        }
+            if (done) return skip_as_loaded(r, *done, ", in another coding,");
 
-        // Or a loaded text followed by more: the active log loaded, then
-        // grown and rotated (renamed, compressed, or both). Only what
-        // follows the longest such text is new.
-        if (known) {
-            std::optional<text_start> before;
-            if (auto e = loaded_start_of(in, h.bytes, head, before)) {
+            // A plain file whose load was interrupted, then compressed
+            // before this run: its text is this file's, so that load goes
+            // on from here, skipping the chunks it stored (cuts depend on
+            // the text alone). Its content digest is that of this text.
+            bool interrupted = false;
+            if (auto e = manifest_.unfinished_with(seen.text.whole,
+                                                   interrupted)) {
                 r.message = e->message;
                 return false;
             }
-            if (before) {
-                start = before->end;
-                grown_from = before->load_id;
+            if (interrupted) id.sha256 = seen.text.whole;
+
+            // Or a loaded text followed by more: the active log loaded,
+            // then grown and rotated (renamed, compressed, or both). Only
+            // what follows the longest such text is new.
+            for (std::size_t i = 0; i < loads.size() && !interrupted; ++i) {
+                if (seen.starts[i] != loads[i].text_sha256) continue;
+                start = loads[i].end;
+                grown_from = loads[i].load_id;
                 r.grown = true;
-                r.grown_after = before->path;
+                r.grown_after = loads[i].path;
+                break;
             }
         }
     }
@@ -692,32 +697,6 @@ bool loader::impl::plan_file(const input_file& in, file_job& file,
     r.grown = load.grown_from.has_value();
     file.load_id = load.load_id;
     return true;
-}
-
-pg::db_status loader::impl::loaded_start_of(const input_file& in,
-                                            std::uint64_t bytes,
-                                            const digest& head,
-                                            std::optional<text_start>& out)
-{
-    // A few candidates are enough: each is a text the same file had when
-    // a run loaded it, and rotation leaves few.
-    constexpr std::size_t most_candidates = 8;
-    out.reset();
-    std::vector<text_start> loads;
-    if (auto e = manifest_.texts_starting(head, most_candidates, loads))
-        return e;
-    if (loads.empty()) return std::nullopt;
-
-    std::vector<std::uint64_t> lengths;
-    for (const text_start& l : loads)
-        lengths.push_back(l.end.decoded_offset);
-    const auto digests = hash_text_starts(in.path, bytes, lengths);
-    for (std::size_t i = 0; i < loads.size(); ++i)
-        if (digests[i] && *digests[i] == loads[i].text_sha256) {
-            out = std::move(loads[i]);
-            break;
-        }
-    return std::nullopt;
 }
 
 void loader::impl::wait_for_text_head(const digest& head)
@@ -815,9 +794,7 @@ void loader::impl::load_file(const input_file& in)
         // on (a file that grew) hashes the text before it first, so that
         // its digests name everything loaded up to its end.
         std::optional<text_hashing> text;
-        if (!file->is_stream && load.start.decoded_offset == 0) {
-            text.emplace();
-        } else if (!file->is_stream) {
+        if (!file->is_stream) {
             text_hashing before =
                 hash_text_start(in.path, limit, load.start.decoded_offset);
             if (before.bytes == load.start.decoded_offset)
