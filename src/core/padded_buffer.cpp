@@ -30,7 +30,12 @@ struct kept_blocks {
 
 kept_blocks& kept()
 {
-    static kept_blocks* k = new kept_blocks;
+    // Room for every block up front: release_bytes() cannot allocate.
+    static kept_blocks* k = [] {
+        auto* made = new kept_blocks;
+        made->blocks.reserve(max_kept_blocks);
+        return made;
+    }();
     return *k;
 }
 
@@ -78,18 +83,16 @@ void serve_large_blocks_with_mmap() noexcept
 
 void keep_freed_large_blocks(std::size_t bytes) noexcept
 {
+    // Blocks over the new limit go back at once; freeing under the lock
+    // needs no list of them, which could not be allocated here anyway.
     kept_blocks& k = kept();
-    std::vector<std::pair<void*, std::size_t>> dropped;
-    {
-        std::lock_guard<std::mutex> guard(k.lock);
-        k.limit = bytes;
-        while (k.held > k.limit) {
-            dropped.push_back(k.blocks.back());
-            k.held -= k.blocks.back().second;
-            k.blocks.pop_back();
-        }
+    std::lock_guard<std::mutex> guard(k.lock);
+    k.limit = bytes;
+    while (k.held > k.limit) {
+        std::free(k.blocks.back().first);
+        k.held -= k.blocks.back().second;
+        k.blocks.pop_back();
     }
-    for (auto& [p, size] : dropped) std::free(p);
 }
 
 void release_bytes(void* p) noexcept
