@@ -222,7 +222,11 @@ db_status connection::start_copy(const std::string& sql, std::string_view step)
 {
     if (PQsendQuery(conn_, sql.c_str()) != 1)
         return error_from_connection(conn_, step);
+    return next_copy(step);
+}
 
+db_status connection::next_copy(std::string_view step)
+{
     // Results arrive per statement; an error ends the string, so the
     // COPY never starts and the results run out instead.
     db_status failure;
@@ -252,6 +256,38 @@ db_status connection::start_copy(const std::string& sql, std::string_view step)
                            std::string(step) +
                                ": the server never asked for COPY data"};
     return failure;
+}
+
+db_status connection::finish(std::string_view step, bool ends_with_commit)
+{
+    db_status failure;
+    bool committed = false;
+    for (;;) {
+        result r(PQgetResult(conn_));
+        if (!r) break;
+
+        ExecStatusType s = PQresultStatus(r.get());
+        if (is_copy_status(s)) {
+            // A COPY nobody streams would return forever; recover()
+            // closes the connection.
+            if (!failure)
+                failure = db_error{error_kind::transient, "",
+                                   std::string(step) + ": unexpected COPY"};
+            break;
+        }
+        if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK &&
+            s != PGRES_EMPTY_QUERY) {
+            if (!failure) failure = error_from_result(r.get(), conn_, step);
+            continue;
+        }
+        committed = std::string_view(PQcmdStatus(r.get())) == "COMMIT";
+    }
+    if (failure || !ends_with_commit || committed) return failure;
+
+    // As in commit(): the rows were not stored, whatever came before.
+    return db_error{error_kind::transient, "",
+                    std::string(step) +
+                        ": the server rolled the transaction back"};
 }
 
 void connection::recover() noexcept

@@ -23,8 +23,7 @@ copy_stream::~copy_stream()
     // CopyFail makes the server refuse the COPY (57014), the failure we
     // want; reading the results leaves the connection ready for ROLLBACK.
     if (PQputCopyEnd(conn_, abandoned) != 1) return;
-    std::uint64_t ignored = 0;
-    static_cast<void>(drain(ignored));
+    drain();
 }
 
 db_status copy_stream::write(std::string_view bytes)
@@ -52,48 +51,46 @@ db_status copy_stream::complete(std::uint64_t& rows)
 
     if (PQputCopyEnd(conn_, nullptr) != 1)
         return error_from_connection(conn_, step_);
-    return drain(rows);
+    db_status e = read_outcome(rows);
+    if (e) drain();
+    return e;
 }
 
-db_status copy_stream::drain(std::uint64_t& rows)
+db_status copy_stream::read_outcome(std::uint64_t& rows)
 {
-    // One result for the COPY, then null once the server is ready again.
-    db_status failure;
-    bool done = false;
-    for (;;) {
-        result r(PQgetResult(conn_));
-        if (!r) break;
-
-        ExecStatusType s = PQresultStatus(r.get());
-        if (s == PGRES_COPY_IN || s == PGRES_COPY_OUT || s == PGRES_COPY_BOTH) {
-            // Still copying after the end was sent: give up on the link.
-            if (!failure)
-                failure = db_error{error_kind::transient, "",
-                                   step_ + ": COPY did not end"};
-            break;
-        }
-        if (s != PGRES_COMMAND_OK) {
-            if (!failure) failure = error_from_result(r.get(), conn_, step_);
-            continue;
-        }
-        if (failure || done) continue;
-
-        // PQcmdTuples is the row count of "COPY n" as text.
-        std::string_view count = PQcmdTuples(r.get());
-        auto [end, ec] =
-            std::from_chars(count.data(), count.data() + count.size(), rows);
-        if (ec != std::errc() || end != count.data() + count.size() ||
-            count.empty())
-            failure = db_error{error_kind::transient, "",
-                               step_ + ": the server reported no row count"};
-        done = true;
-    }
-
-    if (failure) return failure;
-    if (!done)
+    result r(PQgetResult(conn_));
+    if (!r)
         return db_error{error_kind::transient, "",
                         step_ + ": the server sent no result"};
+
+    ExecStatusType s = PQresultStatus(r.get());
+    if (s == PGRES_COPY_IN || s == PGRES_COPY_OUT || s == PGRES_COPY_BOTH)
+        return db_error{error_kind::transient, "",
+                        step_ + ": COPY did not end"};
+    if (s != PGRES_COMMAND_OK) return error_from_result(r.get(), conn_, step_);
+
+    // PQcmdTuples is the row count of "COPY n" as text.
+    std::string_view count = PQcmdTuples(r.get());
+    auto [end, ec] =
+        std::from_chars(count.data(), count.data() + count.size(), rows);
+    if (ec != std::errc() || end != count.data() + count.size() ||
+        count.empty())
+        return db_error{error_kind::transient, "",
+                        step_ + ": the server reported no row count"};
     return std::nullopt;
+}
+
+void copy_stream::drain() noexcept
+{
+    // Null once the server is ready again. A COPY state here means the
+    // stream never ended: the link is given up (recover() closes it).
+    for (;;) {
+        result r(PQgetResult(conn_));
+        if (!r) return;
+        ExecStatusType s = PQresultStatus(r.get());
+        if (s == PGRES_COPY_IN || s == PGRES_COPY_OUT || s == PGRES_COPY_BOTH)
+            return;
+    }
 }
 
 } // namespace ks::pg

@@ -29,12 +29,15 @@ public:
     /// row is not reported here: the server answers only at the end.
     [[nodiscard]] db_status write(std::string_view bytes);
 
-    /// Ends the stream and reads the outcome; on success `rows` is the
-    /// count of rows the server stored.
+    /// Ends the stream and reads the COPY's outcome; on success `rows` is
+    /// the count of rows the server stored, and connection::next_copy()
+    /// or connection::finish() reads what the rest of the string did. On
+    /// failure the server skipped the rest, and it is read here.
     [[nodiscard]] db_status complete(std::uint64_t& rows);
 
 private:
-    [[nodiscard]] db_status drain(std::uint64_t& rows);
+    [[nodiscard]] db_status read_outcome(std::uint64_t& rows);
+    void drain() noexcept;
 
     PGconn* conn_;
     std::string step_;

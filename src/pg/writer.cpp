@@ -48,9 +48,7 @@ std::size_t copy_bytes(const job& j) noexcept
 
 /// The statements a session sends, built once from the configuration.
 struct statements {
-    std::string begin_events; // BEGIN; COPY events ...
     std::string copy_events;
-    std::string begin_dead_letters;
     std::string copy_dead_letters;
     std::string copy_ledger_rows; // empty without a ledger table
     std::string events_step; // names the COPY in error messages
@@ -65,6 +63,15 @@ enum class failed_at : std::uint8_t {
     opening,      // BEGIN and the ledger, before any row was sent
     event_rows,   // the events COPY: PostgreSQL refused a row
     other,        // the dead letters, COMMIT, or the link
+};
+
+/// One COPY of a transaction: a part of every batch of a group.
+struct copy_part {
+    const std::string* sql;  // the COPY statement
+    const std::string* step; // names it in error messages
+    copy_buffer batch::*rows;
+    std::uint64_t* loaded;   // the server's row count goes here
+    failed_at sending;       // where a failure once the COPY started is
 };
 
 commit_outcome make_outcome(outcome_kind kind, std::string message)
@@ -98,8 +105,6 @@ statements make_statements(const writer_config& c)
     statements s;
     s.copy_events = copy_statement(c.events);
     s.copy_dead_letters = copy_statement(c.dead_letters);
-    s.begin_events = "BEGIN; " + s.copy_events;
-    s.begin_dead_letters = "BEGIN; " + s.copy_dead_letters;
     s.events_step = "COPY into " + c.events.table;
     s.dead_letters_step = "COPY into " + c.dead_letters.table;
     s.ledger_step = "recording the batch";
@@ -234,9 +239,11 @@ private:
         batch* one[] = {&b};
         commit_outcome out;
         failed_at where = failed_at::other;
-        db_status e =
-            copy_rows(one, out.events_loaded, out.dead_letters_loaded, where);
-        if (!e) {
+        bool committed = false;
+        db_status e = copy_rows(one, out.events_loaded,
+                                out.dead_letters_loaded, where, true,
+                                committed);
+        if (!e && !committed) {
             where = failed_at::other;
             e = conn_.commit();
         }
@@ -383,7 +390,9 @@ private:
     {
         if (auto e = conn_.start_copy(sql, sql_.events_step)) return e;
         const std::string_view pieces[] = {tuples};
-        return stream_tuples(sql_.events_step, pieces, loaded);
+        if (auto e = stream_tuples(sql_.events_step, pieces, loaded))
+            return e;
+        return conn_.finish(sql_.events_step, false);
     }
 
     // The batch's dead letters and those of its refused rows, in one COPY.
@@ -398,12 +407,15 @@ private:
             return e;
         const std::string_view pieces[] = {b.dead_letters.tuples(),
                                            refused.tuples()};
-        return stream_tuples(sql_.dead_letters_step, pieces, loaded);
+        if (auto e = stream_tuples(sql_.dead_letters_step, pieces, loaded))
+            return e;
+        return conn_.finish(sql_.dead_letters_step, false);
     }
 
     // The data of a started COPY: the header once, the tuples of each
     // piece straight from where they lie, so nothing is copied to join
     // them, then the trailer; `loaded` is what the server stored.
+    // What the string does after the COPY is left to the caller.
     [[nodiscard]] db_status stream_tuples(const std::string& step,
                                           std::span<const std::string_view>
                                               pieces,
@@ -438,8 +450,11 @@ private:
         // that skips rows would make them differ).
         std::uint64_t events = 0;
         std::uint64_t dead_letters = 0;
+        // COMMIT waits for that check: it is not in the string.
         failed_at where = failed_at::other;
-        db_status e = copy_rows(batches, events, dead_letters, where);
+        bool committed = false;
+        db_status e = copy_rows(batches, events, dead_letters, where, false,
+                                committed);
         bool shared_out =
             events == events_sent && dead_letters == dead_letters_sent;
         if (!e && shared_out) e = conn_.commit();
@@ -481,61 +496,77 @@ private:
                             std::string("writer error: ") + e.what());
     }
 
-    // BEGIN, then the events of every batch in one COPY and their dead
-    // letters in another; the caller commits or rolls back. `where` tells
-    // which step failed.
+    // One string: BEGIN, the ledger, a COPY for each part of the batches
+    // that holds rows (ledger rows, events, dead letters) and, with
+    // `commit`, COMMIT; PostgreSQL runs it all in one round trip per
+    // COPY. Without a COPY, or without `commit`, the caller commits or
+    // rolls back; `committed` tells which. `where` tells which step
+    // failed.
     [[nodiscard]] db_status copy_rows(std::span<batch* const> batches,
                                       std::uint64_t& events,
                                       std::uint64_t& dead_letters,
-                                      failed_at& where)
+                                      failed_at& where, bool commit,
+                                      bool& committed)
     {
+        committed = false;
+        where = failed_at::opening;
+
+        std::string ledger;
+        bool any_ledger_rows = false;
         bool any_events = false;
         bool any_dead_letters = false;
-        bool any_ledger_rows = false;
-        std::string ledger;
         for (const batch* b : batches) {
+            ledger += b->ledger;
+            any_ledger_rows = any_ledger_rows || has_ledger_rows(*b);
             any_events = any_events || b->events.rows() > 0;
             any_dead_letters = any_dead_letters || b->dead_letters.rows() > 0;
-            any_ledger_rows = any_ledger_rows || has_ledger_rows(*b);
-            ledger += b->ledger;
         }
+        if (any_ledger_rows && sql_.copy_ledger_rows.empty())
+            return no_ledger_table();
 
         // The ledger goes first, so that a duplicate stops the transaction
-        // before any event is sent. Its statements ride in the string that
-        // opens the transaction with the first COPY: no round trip of
-        // their own.
-        where = failed_at::opening;
-        bool open = false;
-        if (any_ledger_rows) {
-            if (auto e = open_with_ledger(batches, ledger, where)) return e;
-            open = true;
-        }
-        if (!any_events && !any_dead_letters)
-            return open ? std::nullopt
-                        : open_transaction("BEGIN; " + ledger,
-                                           sql_.ledger_step, false);
-        if (any_events) {
-            const std::string sql =
-                open             ? sql_.copy_events
-                : ledger.empty() ? sql_.begin_events
-                                 : "BEGIN; " + ledger + sql_.copy_events;
-            if (auto e = copy(sql, sql_.events_step, batches, &batch::events,
-                              events, !open, where, failed_at::event_rows))
+        // before any event is sent.
+        std::uint64_t ledger_rows = 0;
+        parts_.clear();
+        if (any_ledger_rows)
+            parts_.push_back({&sql_.copy_ledger_rows, &sql_.ledger_step,
+                              &batch::ledger_rows, &ledger_rows,
+                              failed_at::opening});
+        if (any_events)
+            parts_.push_back({&sql_.copy_events, &sql_.events_step,
+                              &batch::events, &events, failed_at::event_rows});
+        if (any_dead_letters)
+            parts_.push_back({&sql_.copy_dead_letters,
+                              &sql_.dead_letters_step, &batch::dead_letters,
+                              &dead_letters, failed_at::other});
+        if (parts_.empty())
+            return open_transaction("BEGIN; " + ledger, sql_.ledger_step,
+                                    false);
+
+        std::string script = "BEGIN; " + ledger;
+        for (const copy_part& part : parts_)
+            script += *part.sql + ";";
+        if (commit) script += " COMMIT";
+
+        for (std::size_t i = 0; i < parts_.size(); ++i) {
+            const copy_part& part = parts_[i];
+            db_status started = i == 0 ? open_transaction(script, *part.step)
+                                       : conn_.next_copy(*part.step);
+            if (started) return started;
+            where = part.sending;
+
+            pieces_.clear();
+            for (const batch* b : batches)
+                pieces_.push_back((b->*part.rows).tuples());
+            if (auto e = stream_tuples(*part.step, pieces_, *part.loaded))
                 return e;
-            open = true;
         }
 
-        if (any_dead_letters) {
-            const std::string sql =
-                open             ? sql_.copy_dead_letters
-                : ledger.empty() ? sql_.begin_dead_letters
-                                 : "BEGIN; " + ledger + sql_.copy_dead_letters;
-            if (auto e = copy(sql, sql_.dead_letters_step, batches,
-                              &batch::dead_letters, dead_letters, !open,
-                              where, failed_at::other))
-                return e;
-        }
         where = failed_at::other;
+        if (auto e = conn_.finish(commit ? "COMMIT" : *parts_.back().step,
+                                  commit))
+            return e;
+        committed = commit;
         return std::nullopt;
     }
 
@@ -545,6 +576,7 @@ private:
                                              const std::string& ledger,
                                              failed_at& where)
     {
+        where = failed_at::opening;
         bool any_rows = false;
         for (const batch* b : batches)
             any_rows = any_rows || has_ledger_rows(*b);
@@ -552,15 +584,26 @@ private:
             return open_transaction(ledger.empty() ? "BEGIN"
                                                    : "BEGIN; " + ledger,
                                     sql_.ledger_step, false);
-        if (sql_.copy_ledger_rows.empty())
-            return db_error{error_kind::data, "",
-                            "a batch carries ledger rows, but the writer "
-                            "has no ledger table"};
+        if (sql_.copy_ledger_rows.empty()) return no_ledger_table();
 
+        const std::string& step = sql_.ledger_step;
+        if (auto e = open_transaction("BEGIN; " + ledger +
+                                          sql_.copy_ledger_rows,
+                                      step))
+            return e;
+        pieces_.clear();
+        for (const batch* b : batches)
+            pieces_.push_back(b->ledger_rows.tuples());
         std::uint64_t stored = 0;
-        return copy("BEGIN; " + ledger + sql_.copy_ledger_rows,
-                    sql_.ledger_step, batches, &batch::ledger_rows, stored,
-                    true, where, failed_at::opening);
+        if (auto e = stream_tuples(step, pieces_, stored)) return e;
+        return conn_.finish(step, false);
+    }
+
+    static db_error no_ledger_table()
+    {
+        return {error_kind::data, "",
+                "a batch carries ledger rows, but the writer has no ledger "
+                "table"};
     }
 
     static bool has_ledger_rows(const batch& b)
@@ -587,27 +630,6 @@ private:
         conn_.close();
         if (auto c = connect()) return c;
         return send();
-    }
-
-    // One COPY of the `part` of every batch (see stream_tuples). `opens`
-    // says `sql` begins the transaction; once it is open, `where` becomes
-    // `sending`.
-    [[nodiscard]] db_status copy(const std::string& sql,
-                                 const std::string& step,
-                                 std::span<batch* const> batches,
-                                 copy_buffer batch::*part,
-                                 std::uint64_t& loaded, bool opens,
-                                 failed_at& where, failed_at sending)
-    {
-        db_status started =
-            opens ? open_transaction(sql, step) : conn_.start_copy(sql, step);
-        if (started) return started;
-        where = sending;
-
-        pieces_.clear();
-        for (const batch* b : batches)
-            pieces_.push_back((b->*part).tuples());
-        return stream_tuples(step, pieces_, loaded);
     }
 
     // Keeps a live connection, else opens one unless the last attempt
@@ -642,7 +664,8 @@ private:
     const statements& sql_;
     connection conn_;
     bool renewing_ = false; // writing a batch whose entry had expired
-    std::vector<std::string_view> pieces_; // reused by copy()
+    std::vector<copy_part> parts_;         // reused by copy_rows()
+    std::vector<std::string_view> pieces_; // reused by copy_rows()
     steady::time_point retry_at_;
     steady::duration retry_delay_ = steady::duration::zero();
     std::string last_failure_;
