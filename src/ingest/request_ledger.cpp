@@ -11,7 +11,20 @@ constexpr std::uint64_t purge_slice = 50000;
 
 std::string key_literal(const digest& d)
 {
-    return "'\\x" + to_hex(d) + "'::bytea";
+    return "E'\\\\x" + to_hex(d) + "'::bytea";
+}
+
+/// `text` as an SQL string literal. E'' reads the same whatever
+/// standard_conforming_strings says.
+std::string text_literal(std::string_view text)
+{
+    std::string out = "E'";
+    for (char c : text) {
+        if (c == '\'' || c == '\\') out += c;
+        out += c;
+    }
+    out += '\'';
+    return out;
 }
 
 bool parse_count(const std::optional<std::string>& v, std::uint64_t& out)
@@ -48,20 +61,16 @@ void request_ledger::attach(pg::batch& b, const request_key& key,
                             std::string_view request_id,
                             const counts& tally) const
 {
-    // One row for the writer's ledger COPY, laid out as ledger_columns.
-    pg::copy_buffer& row = b.ledger_rows;
-    row.reset();
-    row.begin_row(8);
-    row.bytea({reinterpret_cast<const char*>(key.sha256.data()),
-               key.sha256.size()});
-    row.text(key.source);
-    row.text(request_id);
+    // One row for the writer's ledger INSERT, laid out as ledger_columns.
+    const std::string k = key_literal(key.sha256);
+    std::string& row = b.ledger_rows;
+    row = "(" + k + ", " + text_literal(key.source) + ", " +
+          text_literal(request_id);
     for (std::uint64_t n : {tally.received, tally.loaded, tally.dead_lettered,
                             tally.blank_lines, tally.text_lines})
-        row.int64(static_cast<std::int64_t>(n));
-    row.finish();
+        row += ", " + std::to_string(n);
+    row += ")";
 
-    const std::string k = key_literal(key.sha256);
     // An entry past the window is no repeat: the lookup does not see it,
     // and the writer deletes it and stores the request again.
     b.ledger_lookup = "SELECT request_id, received, loaded, dead_lettered, "

@@ -50,7 +50,7 @@ std::size_t copy_bytes(const job& j) noexcept
 struct statements {
     std::string copy_events;
     std::string copy_dead_letters;
-    std::string copy_ledger_rows; // empty without a ledger table
+    std::string insert_ledger_rows; // up to VALUES; empty without a table
     std::string events_step; // names the COPY in error messages
     std::string dead_letters_step;
     std::string ledger_step;
@@ -109,7 +109,9 @@ statements make_statements(const writer_config& c)
     s.dead_letters_step = "COPY into " + c.dead_letters.table;
     s.ledger_step = "recording the batch";
     if (!c.ledger_rows.table.empty())
-        s.copy_ledger_rows = copy_statement(c.ledger_rows);
+        s.insert_ledger_rows = "INSERT INTO " +
+                               quote_table_name(c.ledger_rows.table) + " " +
+                               c.ledger_rows.columns + " VALUES ";
     s.sift_first = "SAVEPOINT ks_sift; " + s.copy_events;
     s.sift_next = "RELEASE SAVEPOINT ks_sift; " + s.sift_first;
     return s;
@@ -310,8 +312,7 @@ private:
         const std::uint64_t n = b.events.rows();
 
         batch* one[] = {&b};
-        failed_at where = failed_at::opening;
-        if (auto e = open_with_ledger(one, b.ledger, where)) {
+        if (auto e = open_with_ledger(one)) {
             conn_.recover();
             return outcome_from(std::move(*e));
         }
@@ -497,11 +498,10 @@ private:
     }
 
     // One string: BEGIN, the ledger, a COPY for each part of the batches
-    // that holds rows (ledger rows, events, dead letters) and, with
-    // `commit`, COMMIT; PostgreSQL runs it all in one round trip per
-    // COPY. Without a COPY, or without `commit`, the caller commits or
-    // rolls back; `committed` tells which. `where` tells which step
-    // failed.
+    // that holds rows (events, dead letters) and, with `commit`, COMMIT;
+    // PostgreSQL runs it all in one round trip per COPY. Without a COPY,
+    // or without `commit`, the caller commits or rolls back; `committed`
+    // tells which. `where` tells which step failed.
     [[nodiscard]] db_status copy_rows(std::span<batch* const> batches,
                                       std::uint64_t& events,
                                       std::uint64_t& dead_letters,
@@ -510,28 +510,16 @@ private:
     {
         committed = false;
         where = failed_at::opening;
+        std::string script;
+        if (auto e = opening(batches, script)) return e;
 
-        std::string ledger;
-        bool any_ledger_rows = false;
         bool any_events = false;
         bool any_dead_letters = false;
         for (const batch* b : batches) {
-            ledger += b->ledger;
-            any_ledger_rows = any_ledger_rows || has_ledger_rows(*b);
             any_events = any_events || b->events.rows() > 0;
             any_dead_letters = any_dead_letters || b->dead_letters.rows() > 0;
         }
-        if (any_ledger_rows && sql_.copy_ledger_rows.empty())
-            return no_ledger_table();
-
-        // The ledger goes first, so that a duplicate stops the transaction
-        // before any event is sent.
-        std::uint64_t ledger_rows = 0;
         parts_.clear();
-        if (any_ledger_rows)
-            parts_.push_back({&sql_.copy_ledger_rows, &sql_.ledger_step,
-                              &batch::ledger_rows, &ledger_rows,
-                              failed_at::opening});
         if (any_events)
             parts_.push_back({&sql_.copy_events, &sql_.events_step,
                               &batch::events, &events, failed_at::event_rows});
@@ -540,10 +528,8 @@ private:
                               &sql_.dead_letters_step, &batch::dead_letters,
                               &dead_letters, failed_at::other});
         if (parts_.empty())
-            return open_transaction("BEGIN; " + ledger, sql_.ledger_step,
-                                    false);
+            return open_transaction(script, sql_.ledger_step, false);
 
-        std::string script = "BEGIN; " + ledger;
         for (const copy_part& part : parts_)
             script += *part.sql + ";";
         if (commit) script += " COMMIT";
@@ -570,45 +556,42 @@ private:
         return std::nullopt;
     }
 
-    // BEGIN, the ledger statements `ledger`, and the ledger rows of every
-    // batch in one COPY; whatever fails here fails at the opening.
-    [[nodiscard]] db_status open_with_ledger(std::span<batch* const> batches,
-                                             const std::string& ledger,
-                                             failed_at& where)
+    // Opens the transaction with the statements of `opening`.
+    [[nodiscard]] db_status open_with_ledger(std::span<batch* const> batches)
     {
-        where = failed_at::opening;
-        bool any_rows = false;
-        for (const batch* b : batches)
-            any_rows = any_rows || has_ledger_rows(*b);
-        if (!any_rows)
-            return open_transaction(ledger.empty() ? "BEGIN"
-                                                   : "BEGIN; " + ledger,
-                                    sql_.ledger_step, false);
-        if (sql_.copy_ledger_rows.empty()) return no_ledger_table();
-
-        const std::string& step = sql_.ledger_step;
-        if (auto e = open_transaction("BEGIN; " + ledger +
-                                          sql_.copy_ledger_rows,
-                                      step))
-            return e;
-        pieces_.clear();
-        for (const batch* b : batches)
-            pieces_.push_back(b->ledger_rows.tuples());
-        std::uint64_t stored = 0;
-        if (auto e = stream_tuples(step, pieces_, stored)) return e;
-        return conn_.finish(step, false);
+        std::string sql;
+        if (auto e = opening(batches, sql)) return e;
+        return open_transaction(sql, sql_.ledger_step, false);
     }
 
-    static db_error no_ledger_table()
+    // BEGIN, then the batches' ledger statements and one INSERT of all
+    // their ledger rows. The ledger goes first, so that a duplicate stops
+    // the transaction before any event is sent.
+    [[nodiscard]] db_status opening(std::span<batch* const> batches,
+                                    std::string& sql) const
     {
-        return {error_kind::data, "",
-                "a batch carries ledger rows, but the writer has no ledger "
-                "table"};
+        sql = "BEGIN; ";
+        for (const batch* b : batches)
+            sql += b->ledger;
+
+        bool first = true;
+        for (const batch* b : batches) {
+            if (b->ledger_rows.empty()) continue;
+            if (sql_.insert_ledger_rows.empty())
+                return db_error{error_kind::data, "",
+                                "a batch carries ledger rows, but the "
+                                "writer has no ledger table"};
+            sql += first ? sql_.insert_ledger_rows : std::string(", ");
+            sql += b->ledger_rows;
+            first = false;
+        }
+        if (!first) sql += ";";
+        return std::nullopt;
     }
 
     static bool has_ledger_rows(const batch& b)
     {
-        return b.ledger_rows.finished() && b.ledger_rows.rows() > 0;
+        return !b.ledger_rows.empty();
     }
 
     // Sends the statement that opens the transaction with its first COPY.

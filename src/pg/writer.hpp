@@ -46,8 +46,8 @@ struct writer_config {
     /// ("request ledger").
     std::vector<std::pair<copy_target, std::string>> also_checked{};
 
-    /// Where batch::ledger_rows go; an empty table name when no batch
-    /// carries any.
+    /// The table and columns batch::ledger_rows are inserted into; an
+    /// empty table name when no batch carries any.
     copy_target ledger_rows{};
 };
 
@@ -80,11 +80,13 @@ struct batch {
     /// batch completes as a duplicate and stores nothing. A batch with a
     /// ledger and no rows still runs its transaction.
     std::string ledger;
-    /// Ledger entries as rows for writer_config::ledger_rows, copied
-    /// before the events (one COPY for a whole group, where an INSERT per
-    /// batch would cost PostgreSQL a statement each). A unique violation
-    /// there means the same as in `ledger`. Unfinished or empty: none.
-    copy_buffer ledger_rows;
+    /// Ledger entries for writer_config::ledger_rows as SQL row values,
+    /// "(value, ...)", separated by ", " when there are several. The
+    /// entries of every batch of a group go in one INSERT at the head of
+    /// the transaction's string: not a statement per batch, and not a
+    /// COPY, which costs a round trip. A unique violation there means
+    /// the same as in `ledger`. Empty: none.
+    std::string ledger_rows;
     /// A query run when the ledger finds the batch stored already; its
     /// first row (what the earlier transaction recorded) goes to
     /// commit_outcome::ledger_row.

@@ -88,6 +88,25 @@ TEST_CASE("the ledger records a request with its rows and gives its "
     CHECK(f.db.scalar("SELECT count(*) FROM koreshield_events") == "2");
 }
 
+TEST_CASE("a request id with quotes and backslashes is recorded as it is, "
+          "whatever standard_conforming_strings says")
+{
+    fixture f;
+    f.db.exec("ALTER DATABASE " + f.db.scalar("SELECT current_database()") +
+              " SET standard_conforming_strings = off");
+    const std::string id = "it's a \\'; DROP TABLE x; --";
+    const std::string body = "{\"event\":\"q\",\"time\":1767261600}";
+    REQUIRE(f.send(body, id).kind == ks::pg::outcome_kind::committed);
+
+    ks::pg::commit_outcome again = f.send(body, "second");
+    REQUIRE(again.kind == ks::pg::outcome_kind::duplicate);
+    auto first = request_ledger::recorded(again.ledger_row);
+    REQUIRE(first.has_value());
+    CHECK(first->request_id == id);
+    CHECK(f.db.scalar("SELECT count(*) FROM koreshield_ingest_requests") ==
+          "1");
+}
+
 TEST_CASE("a purge deletes the entries older than the window only")
 {
     fixture f;
