@@ -535,7 +535,10 @@ private:
         if (commit) script += " COMMIT";
 
         for (std::size_t i = 0; i < parts_.size(); ++i) {
+            // A COPY that fails to start after another one ended is no
+            // fault of the rows sent before.
             const copy_part& part = parts_[i];
+            if (i > 0) where = failed_at::other;
             db_status started = i == 0 ? open_transaction(script, *part.step)
                                        : conn_.next_copy(*part.step);
             if (started) return started;
