@@ -46,7 +46,7 @@ struct options {
     std::uint64_t max_decoded_bytes = 256u << 20;
     unsigned io_threads = 1;
     unsigned writers = 2;
-    std::uint64_t memory_budget_bytes = 160u << 20;
+    std::uint64_t memory_budget_bytes = 176u << 20;
     unsigned budget_wait_ms = 1000;
     std::uint64_t group_max_bytes = 32u << 20;
     unsigned group_delay_ms = 0;

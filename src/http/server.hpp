@@ -38,7 +38,7 @@ struct server_config {
 
     /// Bytes all requests may hold at once: bodies, decoded text and
     /// encoded rows, from the request head until the response is sent.
-    std::size_t memory_budget_bytes = 160u << 20;
+    std::size_t memory_budget_bytes = 176u << 20;
     /// How long a request waits for the budget before it is answered
     /// 503; 0 answers at once.
     unsigned budget_wait_ms = 1000;
