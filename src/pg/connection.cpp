@@ -258,10 +258,9 @@ db_status connection::next_copy(std::string_view step)
     return failure;
 }
 
-db_status connection::finish(std::string_view step, bool ends_with_commit)
+db_status connection::finish(std::string_view step)
 {
     db_status failure;
-    bool committed = false;
     for (;;) {
         result r(PQgetResult(conn_));
         if (!r) break;
@@ -276,18 +275,10 @@ db_status connection::finish(std::string_view step, bool ends_with_commit)
             break;
         }
         if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK &&
-            s != PGRES_EMPTY_QUERY) {
-            if (!failure) failure = error_from_result(r.get(), conn_, step);
-            continue;
-        }
-        committed = std::string_view(PQcmdStatus(r.get())) == "COMMIT";
+            s != PGRES_EMPTY_QUERY && !failure)
+            failure = error_from_result(r.get(), conn_, step);
     }
-    if (failure || !ends_with_commit || committed) return failure;
-
-    // As in commit(): the rows were not stored, whatever came before.
-    return db_error{error_kind::transient, "",
-                    std::string(step) +
-                        ": the server rolled the transaction back"};
+    return failure;
 }
 
 void connection::recover() noexcept

@@ -88,8 +88,8 @@ public:
     /// Sends `sql`, a simple-query string holding a COPY FROM STDIN, and
     /// reads results until the server asks for data. On an error no COPY
     /// is in progress and nothing must be streamed. Statements may follow
-    /// the COPY, other COPYs and COMMIT among them: one string carries a
-    /// whole transaction in one round trip per COPY, where a string per
+    /// the COPY, other COPYs among them: one string carries a
+    /// transaction in one round trip per COPY, where a string per
     /// statement would cost a round trip each.
     [[nodiscard]] db_status start_copy(const std::string& sql,
                                        std::string_view step);
@@ -100,10 +100,8 @@ public:
 
     /// After the last COPY of a string sent by start_copy() completed:
     /// reads the results of the statements after it until the
-    /// connection is ready again. With `ends_with_commit`, the string's
-    /// last statement is COMMIT and the server must have committed.
-    [[nodiscard]] db_status finish(std::string_view step,
-                                   bool ends_with_commit);
+    /// connection is ready again.
+    [[nodiscard]] db_status finish(std::string_view step);
 
     /// After a failed step: rolls back an open transaction, or closes the
     /// connection when that fails or the session is in an unknown state.

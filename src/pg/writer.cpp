@@ -241,14 +241,15 @@ private:
         batch* one[] = {&b};
         commit_outcome out;
         failed_at where = failed_at::other;
-        bool committed = false;
-        db_status e = copy_rows(one, out.events_loaded,
-                                out.dead_letters_loaded, where, true,
-                                committed);
-        if (!e && !committed) {
-            where = failed_at::other;
-            e = conn_.commit();
-        }
+        db_status e =
+            copy_rows(one, out.events_loaded, out.dead_letters_loaded, where);
+        if (!e)
+            e = all_stored(out.events_loaded, b.events.rows(),
+                           sql_.events_step);
+        if (!e)
+            e = all_stored(out.dead_letters_loaded, b.dead_letters.rows(),
+                           sql_.dead_letters_step);
+        if (!e) e = conn_.commit();
         if (!e) return out;
         conn_.recover();
 
@@ -362,8 +363,15 @@ private:
         }
         refused_letters.finish();
 
-        db_status e = copy_dead_letters(b, refused_letters,
-                                        out.dead_letters_loaded);
+        db_status e = all_stored(out.events_loaded + out.refused, n,
+                                 sql_.events_step);
+        if (!e)
+            e = copy_dead_letters(b, refused_letters,
+                                  out.dead_letters_loaded);
+        if (!e)
+            e = all_stored(out.dead_letters_loaded,
+                           b.dead_letters.rows() + refused_letters.rows(),
+                           sql_.dead_letters_step);
         if (!e && out.refused > 0 && b.on_refusal.amend_ledger) {
             const std::string sql = b.on_refusal.amend_ledger(out.refused);
             if (!sql.empty()) e = conn_.exec(sql.c_str(), sql_.ledger_step);
@@ -393,7 +401,7 @@ private:
         const std::string_view pieces[] = {tuples};
         if (auto e = stream_tuples(sql_.events_step, pieces, loaded))
             return e;
-        return conn_.finish(sql_.events_step, false);
+        return conn_.finish(sql_.events_step);
     }
 
     // The batch's dead letters and those of its refused rows, in one COPY.
@@ -410,7 +418,7 @@ private:
                                            refused.tuples()};
         if (auto e = stream_tuples(sql_.dead_letters_step, pieces, loaded))
             return e;
-        return conn_.finish(sql_.dead_letters_step, false);
+        return conn_.finish(sql_.dead_letters_step);
     }
 
     // The data of a started COPY: the header once, the tuples of each
@@ -451,11 +459,8 @@ private:
         // that skips rows would make them differ).
         std::uint64_t events = 0;
         std::uint64_t dead_letters = 0;
-        // COMMIT waits for that check: it is not in the string.
         failed_at where = failed_at::other;
-        bool committed = false;
-        db_status e = copy_rows(batches, events, dead_letters, where, false,
-                                committed);
+        db_status e = copy_rows(batches, events, dead_letters, where);
         bool shared_out =
             events == events_sent && dead_letters == dead_letters_sent;
         if (!e && shared_out) e = conn_.commit();
@@ -497,18 +502,16 @@ private:
                             std::string("writer error: ") + e.what());
     }
 
-    // One string: BEGIN, the ledger, a COPY for each part of the batches
-    // that holds rows (events, dead letters) and, with `commit`, COMMIT;
-    // PostgreSQL runs it all in one round trip per COPY. Without a COPY,
-    // or without `commit`, the caller commits or rolls back; `committed`
-    // tells which. `where` tells which step failed.
+    // One string: BEGIN, the ledger, and a COPY for each part of the
+    // batches that holds rows (events, dead letters); PostgreSQL runs it
+    // in one round trip per COPY. The caller checks the row counts, then
+    // commits or rolls back; COMMIT cannot ride in the string, since it
+    // would come before that check. `where` tells which step failed.
     [[nodiscard]] db_status copy_rows(std::span<batch* const> batches,
                                       std::uint64_t& events,
                                       std::uint64_t& dead_letters,
-                                      failed_at& where, bool commit,
-                                      bool& committed)
+                                      failed_at& where)
     {
-        committed = false;
         where = failed_at::opening;
         std::string script;
         if (auto e = opening(batches, script)) return e;
@@ -532,7 +535,6 @@ private:
 
         for (const copy_part& part : parts_)
             script += *part.sql + ";";
-        if (commit) script += " COMMIT";
 
         for (std::size_t i = 0; i < parts_.size(); ++i) {
             // A COPY that fails to start after another one ended is no
@@ -552,11 +554,25 @@ private:
         }
 
         where = failed_at::other;
-        if (auto e = conn_.finish(commit ? "COMMIT" : *parts_.back().step,
-                                  commit))
-            return e;
-        committed = commit;
-        return std::nullopt;
+        return conn_.finish(*parts_.back().step);
+    }
+
+    // A failure unless PostgreSQL stored all `sent` rows of a COPY. A
+    // BEFORE trigger returning NULL skips a row without an error; such a
+    // row would be neither stored nor a dead letter, and the answer's
+    // counts would not add up, so the transaction is not committed.
+    [[nodiscard]] static db_status all_stored(std::uint64_t stored,
+                                              std::uint64_t sent,
+                                              const std::string& step)
+    {
+        if (stored == sent) return std::nullopt;
+        return db_error{error_kind::data, "",
+                        step + ": PostgreSQL stored " +
+                            std::to_string(stored) + " of the " +
+                            std::to_string(sent) +
+                            " rows sent without an error (a trigger that "
+                            "skips rows?); rows the sink cannot account "
+                            "for are not committed"};
     }
 
     // Opens the transaction with the statements of `opening`.

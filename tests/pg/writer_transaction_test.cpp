@@ -257,6 +257,66 @@ TEST_CASE("a COMMIT refused by a deferred constraint stores nothing")
     CHECK(count(db, "koreshield_events") == "2");
 }
 
+TEST_CASE("rows a trigger skips without an error fail their batch alone, "
+          "and nothing of it is stored")
+{
+    std::string dsn = test::fresh_database("pg_writer");
+    test::test_db db(dsn);
+    db.exec(R"(
+        CREATE FUNCTION skip_vanish() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.event_type = 'vanish' THEN RETURN NULL; END IF;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER skip_vanish BEFORE INSERT ON koreshield_events
+            FOR EACH ROW EXECUTE FUNCTION skip_vanish();
+    )");
+    pg::writer w(test::config_for(dsn, 1));
+
+    // Two rows that stay and one the trigger drops.
+    auto with_vanishing = [] {
+        auto b = std::make_shared<pg::batch>();
+        test::add_event(b->events, test::event_row{});
+        test::event_row gone;
+        gone.event_type = "vanish";
+        test::add_event(b->events, gone);
+        test::add_event(b->events, test::event_row{});
+        b->events.finish();
+        b->dead_letters.finish();
+        return b;
+    };
+
+    SECTION("alone")
+    {
+        pg::commit_outcome o = write(w, with_vanishing());
+        CHECK(o.kind == pg::outcome_kind::failed);
+        CHECK(o.message.find("stored 2 of the 3 rows") != std::string::npos);
+        CHECK(count(db, "koreshield_events") == "0");
+    }
+
+    SECTION("in a group: the others commit")
+    {
+        test::test_db locker(dsn);
+        locker.exec("BEGIN; LOCK TABLE koreshield_events");
+        test::outcome_slot held;
+        w.submit(test::simple_batch(1, 0), held.callback());
+        test::wait_for_blocked_writer(db);
+
+        test::outcome_slot a, skipping, b;
+        w.submit(test::simple_batch(2, 1), a.callback());
+        w.submit(with_vanishing(), skipping.callback());
+        w.submit(test::simple_batch(4, 0), b.callback());
+        locker.exec("ROLLBACK");
+
+        CHECK(held.wait().kind == pg::outcome_kind::committed);
+        CHECK(a.wait().kind == pg::outcome_kind::committed);
+        CHECK(b.wait().kind == pg::outcome_kind::committed);
+        CHECK(skipping.wait().kind == pg::outcome_kind::failed);
+        CHECK(count(db, "koreshield_events") == "7");
+        CHECK(count(db, "koreshield_dead_letters") == "1");
+    }
+}
+
 TEST_CASE("a missing table fails the batch before any row is sent")
 {
     std::string dsn = test::fresh_database("pg_writer");
