@@ -133,6 +133,7 @@ struct file_job {
     bool settled = false; // reported
     start_point end;      // once reading is done
     std::uint64_t chunks_earlier = 0;
+    std::uint64_t chunks_elsewhere = 0; // by a loader running meanwhile
     bool again = false; // finished an interrupted load of its start only
     std::optional<text_hash> text; // digests of the whole decoded text
 };
@@ -374,6 +375,7 @@ void loader::impl::settle(const std::shared_ptr<chunk_job>& job,
     const bool stored_elsewhere =
         o.kind == pg::outcome_kind::duplicate && f.load_id != 0;
     if (o.kind == pg::outcome_kind::unavailable) giving_up_ = true;
+    if (stored_elsewhere) ++f.chunks_elsewhere;
     if (o.kind == pg::outcome_kind::committed) {
         // Rows PostgreSQL refused are dead letters of the same chunk.
         job->counts.loaded -= std::min(o.refused, job->counts.loaded);
@@ -501,6 +503,9 @@ void loader::impl::finish_file(file_job& f)
     if (r.resumed)
         line += " (resumed: " + plural(f.chunks_earlier, "chunk", "chunks") +
                 " stored by an earlier run)";
+    if (f.chunks_elsewhere > 0)
+        line += " (" + plural(f.chunks_elsewhere, "chunk", "chunks") +
+                " stored by another run at the same time)";
     if (r.grown && r.grown_after.empty())
         line += " (only what was added since its last load)";
     if (!r.grown_after.empty())
