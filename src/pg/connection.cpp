@@ -227,28 +227,11 @@ db_status connection::start_copy(const std::string& sql, std::string_view step)
 
 db_status connection::next_copy(std::string_view step)
 {
-    // Results arrive per statement; an error ends the string, so the
-    // COPY never starts and the results run out instead.
-    db_status failure;
-    for (;;) {
-        result r(PQgetResult(conn_));
-        if (!r) break;
-
-        ExecStatusType s = PQresultStatus(r.get());
-        if (s == PGRES_COPY_IN && !failure) return std::nullopt;
-
-        // Another COPY state would return forever; recover() closes.
-        if (is_copy_status(s)) {
-            if (!failure)
-                failure = db_error{error_kind::transient, "",
-                                   std::string(step) + ": unexpected COPY"};
-            break;
-        }
-        bool fine = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ||
-                    s == PGRES_EMPTY_QUERY;
-        if (!fine && !failure)
-            failure = error_from_result(r.get(), conn_, step);
-    }
+    // An error ends the string, so the COPY never starts and the results
+    // run out instead.
+    bool copying = false;
+    db_status failure = read_results(step, true, copying);
+    if (copying) return std::nullopt;
 
     // The string held no COPY: the statement, not the server, is wrong.
     if (!failure)
@@ -260,22 +243,35 @@ db_status connection::next_copy(std::string_view step)
 
 db_status connection::finish(std::string_view step)
 {
+    bool copying = false;
+    return read_results(step, false, copying);
+}
+
+db_status connection::read_results(std::string_view step, bool copy_wanted,
+                                   bool& copying)
+{
+    // Results arrive per statement, until null once the server is ready.
     db_status failure;
     for (;;) {
         result r(PQgetResult(conn_));
         if (!r) break;
 
         ExecStatusType s = PQresultStatus(r.get());
+        if (s == PGRES_COPY_IN && copy_wanted && !failure) {
+            copying = true;
+            return std::nullopt;
+        }
+
+        // Any other COPY state would return forever; recover() closes.
         if (is_copy_status(s)) {
-            // A COPY nobody streams would return forever; recover()
-            // closes the connection.
             if (!failure)
                 failure = db_error{error_kind::transient, "",
                                    std::string(step) + ": unexpected COPY"};
             break;
         }
-        if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK &&
-            s != PGRES_EMPTY_QUERY && !failure)
+        bool fine = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ||
+                    s == PGRES_EMPTY_QUERY;
+        if (!fine && !failure)
             failure = error_from_result(r.get(), conn_, step);
     }
     return failure;

@@ -111,6 +111,11 @@ public:
     PGconn* native() const noexcept { return conn_; }
 
 private:
+    // Reads results until the connection is ready again or, with
+    // `copy_wanted`, until a COPY asks for data (then `copying`).
+    [[nodiscard]] db_status read_results(std::string_view step,
+                                         bool copy_wanted, bool& copying);
+
     PGconn* conn_ = nullptr;
 };
 
