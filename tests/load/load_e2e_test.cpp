@@ -99,6 +99,22 @@ std::uint64_t dead_letters(test_db& db)
     return number(db, "SELECT count(*) FROM koreshield_dead_letters");
 }
 
+// Runs the loader with `args` and kills it (SIGKILL) once `chunks` of its
+// chunks are committed, so that the next run finds an interrupted load.
+void kill_after_chunks(test_db& db, const std::vector<std::string>& args,
+                       std::uint64_t chunks)
+{
+    ks::test::process p(load_binary(), args);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (number(db, "SELECT count(*) FROM koreshield_load_chunks") <
+               chunks &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    p.kill(SIGKILL);
+    CHECK(p.wait() == 128 + SIGKILL);
+}
+
 } // namespace
 
 TEST_CASE("every layout and coding loads each event once, and a second run "
@@ -335,16 +351,7 @@ TEST_CASE("a load killed at any moment resumes without loss or duplicates")
 
     // Killed twice, each time once a few more chunks committed.
     for (std::uint64_t wanted : {3, 20}) {
-        ks::test::process p(load_binary(), args);
-        const auto deadline =
-            std::chrono::steady_clock::now() + std::chrono::seconds(60);
-        while (number(db, "SELECT count(*) FROM koreshield_load_chunks") <
-                   wanted &&
-               std::chrono::steady_clock::now() < deadline)
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        p.kill(SIGKILL);
-        CHECK(p.wait() == 128 + SIGKILL);
-        INFO(p.output());
+        kill_after_chunks(db, args, wanted);
         CHECK(rows(db) < events);
         CHECK(rows(db) == distinct_ids(db));
     }
@@ -502,26 +509,6 @@ TEST_CASE("a named pipe is read once, as it comes, without a manifest entry")
     CHECK(distinct_ids(db) == 2000);
     CHECK(number(db, "SELECT count(*) FROM koreshield_load_files") == 0);
 }
-
-namespace {
-
-// Runs the loader with `args` and kills it (SIGKILL) once `chunks` of its
-// chunks are committed, so that the next run finds an interrupted load.
-void kill_after_chunks(test_db& db, const std::vector<std::string>& args,
-                       std::uint64_t chunks)
-{
-    ks::test::process p(load_binary(), args);
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (number(db, "SELECT count(*) FROM koreshield_load_chunks") <
-               chunks &&
-           std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    p.kill(SIGKILL);
-    CHECK(p.wait() == 128 + SIGKILL);
-}
-
-} // namespace
 
 TEST_CASE("a killed load of a file that grew before the next run is "
           "finished first, then the new part loads once")
