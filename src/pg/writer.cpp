@@ -226,7 +226,7 @@ private:
             return false;
         }
         if (b->events.rows() == 0 && b->dead_letters.rows() == 0 &&
-            b->ledger.empty() && !has_ledger_rows(*b)) {
+            b->ledger.empty() && b->ledger_rows.empty()) {
             j.result = commit_outcome{};
             return false;
         }
@@ -255,7 +255,7 @@ private:
 
         // Only the ledger can break a unique key before rows are sent.
         if (where == failed_at::opening && e->sqlstate == "23505" &&
-            (!b.ledger.empty() || has_ledger_rows(b)))
+            (!b.ledger.empty() || !b.ledger_rows.empty()))
             return duplicate_of(b);
         if (where == failed_at::event_rows && e->kind == error_kind::data &&
             b.on_refusal.dead_letter)
@@ -606,11 +606,6 @@ private:
         }
         if (!first) sql += ";";
         return std::nullopt;
-    }
-
-    static bool has_ledger_rows(const batch& b)
-    {
-        return !b.ledger_rows.empty();
     }
 
     // Sends the statement that opens the transaction with its first COPY.
