@@ -110,6 +110,15 @@ ks_pg_stop() {
         >/dev/null 2>&1 || true
 }
 
+# ks_pg_crash DIR: stops the cluster in DIR/data the way a crash does
+# (immediate shutdown: sessions end without a FATAL, recovery at the next
+# start), for tests of what clients make of it.
+ks_pg_crash() {
+    local dir=$1
+    ks_as_pg "$KS_PG_BIN/pg_ctl" -D "$dir/data" -m immediate -w stop \
+        >/dev/null 2>&1
+}
+
 # ks_psql DSN [psql args...]: psql that stops at the first error.
 ks_psql() {
     local dsn=$1; shift

@@ -125,9 +125,20 @@ bool connection::usable() noexcept
     return PQstatus(conn_) == CONNECTION_OK;
 }
 
-bool connection::lost(const db_error& e) const noexcept
+bool connection::lost(const db_error& e) noexcept
 {
     if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) return true;
+
+    // An error of libpq's own, without a SQLSTATE. When the server went
+    // away while the connection sat idle (an immediate shutdown or a
+    // crash sends no FATAL, only a warning), sending the next statement
+    // fails and libpq reports it with the connection still marked good,
+    // keeping it to read the server's last words. Reading finds the end
+    // of the stream and marks it bad; on a live link it reads nothing.
+    if (e.sqlstate.empty()) {
+        static_cast<void>(PQconsumeInput(conn_));
+        return PQstatus(conn_) != CONNECTION_OK;
+    }
     return e.sqlstate.size() == 5 && e.sqlstate.compare(0, 3, "57P") == 0;
 }
 

@@ -56,10 +56,11 @@ public:
     [[nodiscard]] bool usable() noexcept;
 
     /// True when `e`, just returned by a step on this connection, means
-    /// the connection itself is gone: libpq found the link broken, or the
+    /// the connection itself is gone: libpq found the link broken (for an
+    /// error without a SQLSTATE, by reading what the server left), or the
     /// server said it ends the session (SQLSTATE 57P01 to 57P05: shutdown,
     /// crash, dropped database, idle timeout).
-    [[nodiscard]] bool lost(const db_error& e) const noexcept;
+    [[nodiscard]] bool lost(const db_error& e) noexcept;
 
     /// Runs `sql`, which must return no COPY, and expects success;
     /// `step` names it in the error message.

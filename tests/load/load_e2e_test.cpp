@@ -608,6 +608,45 @@ TEST_CASE("PostgreSQL away longer than --retry-for-s ends the run with "
     CHECK(distinct_ids(db) == events + 1000);
 }
 
+TEST_CASE("PostgreSQL crashing in the middle of a load costs no event and "
+          "not the exit status")
+{
+    // A crash ends the manifest's idle connection without a word; the
+    // loader must find that out when it completes the file.
+    ks::test::pg_cluster cluster;
+    const std::string dsn = ks::test::fresh_database_on(cluster.dsn(), "load");
+    temp_dir dir("load-e2e");
+    constexpr std::uint64_t events = 150000;
+    write_file(dir.file("one.ndjson"), ndjson(0, events, "c"));
+    const std::vector<std::string> args = {
+        "--dsn",         dsn,   "--progress",     "none",
+        "--chunk-bytes", "64K", "--retry-for-s",  "60",
+        dir.file("one.ndjson")};
+
+    ks::test::process p(load_binary(), args);
+    {
+        test_db db(dsn);
+        const auto deadline =
+            std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (number(db, "SELECT count(*) FROM koreshield_load_chunks") < 3 &&
+               std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    cluster.crash();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    cluster.start();
+    CHECK(p.wait() == 0);
+    INFO(p.output());
+    CHECK(p.output().find("PostgreSQL is available again") !=
+          std::string::npos);
+
+    test_db db(dsn);
+    CHECK(rows(db) == events);
+    CHECK(distinct_ids(db) == events);
+    CHECK(number(db, "SELECT count(*) FROM koreshield_load_files "
+                     "WHERE completed_at IS NOT NULL") == 1);
+}
+
 TEST_CASE("the same events compressed by a rotation are known; a file that "
           "goes on from them gives only the rest, one that only starts alike "
           "all of it")

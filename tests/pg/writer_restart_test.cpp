@@ -1,7 +1,8 @@
-// A PostgreSQL restart, on a cluster of the test's own: the writer's idle
-// connections are stale afterwards, which must cost neither a batch nor
-// a health check.
+// A PostgreSQL restart or crash, on a cluster of the test's own: the
+// writer's idle connections are stale afterwards, which must cost neither
+// a batch nor a health check.
 
+#include "pg/connection.hpp"
 #include "support/pg_cluster.hpp"
 #include "writer_support.hpp"
 
@@ -70,4 +71,33 @@ TEST_CASE("after PostgreSQL restarts, the first health check and the first "
     test::test_db db(dsn);
     CHECK(db.scalar("SELECT count(*) FROM koreshield_events") == "12");
     CHECK(db.scalar("SELECT count(*) FROM koreshield_dead_letters") == "6");
+}
+
+TEST_CASE("a connection idle through a crash of the server is found lost by "
+          "its next statement, and the writer goes on")
+{
+    test::pg_cluster cluster;
+    std::string dsn = test::fresh_database_on(cluster.dsn(), "pg_crash");
+    pg::writer w(test::config_for(dsn, 1));
+    REQUIRE(ping(w).kind == pg::outcome_kind::committed);
+    require_pair_committed(w, 2);
+
+    pg::connection c;
+    REQUIRE_FALSE(c.open(dsn, 5));
+    REQUIRE_FALSE(c.exec("SELECT 1", "SELECT 1"));
+
+    // An immediate shutdown ends sessions without a FATAL: libpq learns
+    // of it only when the next statement cannot be sent.
+    cluster.crash();
+    cluster.start();
+    pg::db_status e = c.exec("SELECT 1", "SELECT 1");
+    REQUIRE(e);
+    INFO(e->message);
+    CHECK(e->sqlstate.empty());
+    CHECK(c.lost(*e));
+
+    require_pair_committed(w, 2);
+    CHECK(ping(w).kind == pg::outcome_kind::committed);
+    test::test_db db(dsn);
+    CHECK(db.scalar("SELECT count(*) FROM koreshield_events") == "8");
 }

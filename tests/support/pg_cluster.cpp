@@ -107,4 +107,6 @@ void pg_cluster::stop() { run_lib("ks_pg_stop", dir_); }
 
 void pg_cluster::start() { run_lib("ks_pg_start", dir_); }
 
+void pg_cluster::crash() { run_lib("ks_pg_crash", dir_); }
+
 } // namespace ks::test

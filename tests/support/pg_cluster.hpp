@@ -31,6 +31,10 @@ public:
     void stop();
     void start();
 
+    /// Stops the server as a crash would (immediate shutdown: sessions
+    /// get no FATAL, only their end); start() recovers it.
+    void crash();
+
 private:
     std::string dir_;
     std::string dsn_;
