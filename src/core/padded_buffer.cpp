@@ -144,6 +144,13 @@ void padded_buffer::resize(std::size_t n)
     std::memset(data_.get() + size_, 0, json_padding_bytes);
 }
 
+void padded_buffer::shrink_to_fit()
+{
+    if (!data_ || capacity_ == size_) return;
+    realloc_bytes(data_, size_ + json_padding_bytes);
+    capacity_ = size_;
+}
+
 void padded_buffer::append(const char* src, std::size_t n)
 {
     char* dst = prepare(n);

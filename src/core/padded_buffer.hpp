@@ -89,6 +89,9 @@ public:
     /// Forgets the content but keeps the memory.
     void clear() noexcept { size_ = 0; }
 
+    /// Gives back the memory beyond the content and its padding.
+    void shrink_to_fit();
+
 private:
     void grow_to(std::size_t content_capacity);
 

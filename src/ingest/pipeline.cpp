@@ -370,8 +370,10 @@ bool preparer::decode_within_budget(std::span<const decode::encoding> codings,
         text_bytes_ = cost;
 
         decoded = decoder_.decode(codings, body, allowance, decoded_);
-        if (decoded.error != decode::errc::too_large || allowance == most)
+        if (decoded.error != decode::errc::too_large || allowance == most) {
+            charge_text_as_decoded(scratch);
             return true;
+        }
         if (allowance == ceiling) {
             refused_total_ = limit;
             refused_for_good_ = true;
@@ -381,6 +383,25 @@ bool preparer::decode_within_budget(std::span<const decode::encoding> codings,
     }
 }
 
+void preparer::charge_text_as_decoded(std::size_t scratch)
+{
+    // The allowance was a guess at the text's size, and a body that
+    // compresses very well was allowed up to the whole budget: charged
+    // at that, its rows would not fit beside it, and it would be refused
+    // as larger than the budget. Once decoded, a text of one coding is
+    // charged at what it takes, after giving back the room it grew into
+    // by doubling (pages never touched: the next body maps what it needs
+    // again). Intermediate buffers of several codings stay charged as
+    // allowed.
+    if (scratch != 0) return;
+    if (decoded_.capacity() - decoded_.size() > kept_slack_bytes)
+        decoded_.shrink_to_fit();
+    const std::size_t cost = text_cost(decoded_.capacity(), 0);
+    if (cost >= text_bytes_) return;
+    text_bytes_ = cost;
+    hold_->shrink_to(held_before_ + text_bytes_);
+}
+
 bool preparer::reserve_rows(pg::batch& out, std::size_t text_bytes)
 {
     std::size_t guess = text_bytes / 1024 * rows_per_kib_;
@@ -388,7 +409,12 @@ bool preparer::reserve_rows(pg::batch& out, std::size_t text_bytes)
     if (guess >= rows_reserve_unit)
         guess = (guess + rows_reserve_unit - 1) / rows_reserve_unit *
                 rows_reserve_unit;
-    return make_room(out, out.events, guess);
+
+    // A guess the budget cannot cover now refuses nothing: the rows then
+    // grow as they are written, and only what they really need counts.
+    if (make_room(out, out.events, guess)) return true;
+    refused_for_good_ = false;
+    return true;
 }
 
 void preparer::learn_rows_per_text(const pg::batch& out,
@@ -408,11 +434,18 @@ bool preparer::make_room(pg::batch& out, pg::copy_buffer& b, std::size_t more)
 
     // Grow by doubling, so that appending stays linear; the budget is
     // asked before the memory is taken, then told what was really taken.
-    const std::size_t want =
-        std::max({used + more, 2 * b.capacity(), min_rows_growth});
-    if (!cover(out, want - b.capacity())) return false;
-    b.reserve(want);
-    return cover(out, 0);
+    // Where doubling does not fit, a sixteenth more than needed, then
+    // what is needed: only that decides whether the body could ever fit.
+    const std::size_t need = used + more;
+    const std::size_t steps[] = {
+        std::max({need, 2 * b.capacity(), min_rows_growth}),
+        need + need / 16, need};
+    for (std::size_t want : steps) {
+        if (want < need || !cover(out, want - b.capacity())) continue;
+        b.reserve(want);
+        return cover(out, 0);
+    }
+    return false;
 }
 
 bool preparer::cover(const pg::batch& out, std::size_t extra)

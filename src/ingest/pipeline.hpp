@@ -169,6 +169,7 @@ private:
     [[nodiscard]] bool
     decode_within_budget(std::span<const decode::encoding> codings,
                          std::span<const char> body, decode::result& decoded);
+    void charge_text_as_decoded(std::size_t scratch);
     [[nodiscard]] bool reserve_rows(pg::batch& out, std::size_t text_bytes);
     void learn_rows_per_text(const pg::batch& out,
                              std::size_t text_bytes) noexcept;

@@ -29,6 +29,26 @@ TEST_CASE("padded buffer grows in place through prepare and commit")
     REQUIRE(b.data()[b.size()] == '\0');
 }
 
+TEST_CASE("shrink_to_fit gives back the room and keeps content and padding")
+{
+    ks::padded_buffer b;
+    b.reserve(4 << 20);
+    const std::string text(300 << 10, 'z');
+    b.append(text);
+    REQUIRE(b.capacity() >= (4u << 20));
+
+    b.shrink_to_fit();
+    CHECK(b.capacity() == text.size());
+    CHECK(b.view() == text);
+    for (std::size_t i = 0; i < ks::json_padding_bytes; ++i)
+        REQUIRE(b.data()[text.size() + i] == '\0');
+
+    // And it grows again as before.
+    b.append("tail");
+    CHECK(b.view() == text + "tail");
+    CHECK(b.data()[b.size()] == '\0');
+}
+
 TEST_CASE("padded buffer clear keeps memory and resize re-pads")
 {
     ks::padded_buffer b;
