@@ -389,12 +389,19 @@ void preparer::charge_text_as_decoded(std::size_t scratch)
     // compresses very well was allowed up to the whole budget: charged
     // at that, its rows would not fit beside it, and it would be refused
     // as larger than the budget. Once decoded, a text of one coding is
-    // charged at what it takes, after giving back the room it grew into
-    // by doubling (pages never touched: the next body maps what it needs
-    // again). Intermediate buffers of several codings stay charged as
-    // allowed.
+    // charged at what it takes. Intermediate buffers of several codings
+    // stay charged as allowed.
     if (scratch != 0) return;
-    if (decoded_.capacity() - decoded_.size() > kept_slack_bytes)
+
+    // A body large beside the budget (with its rows, more than half of
+    // it) first gives back the room its text grew into by doubling.
+    // Others keep it: the next body of that size then finds its pages
+    // mapped instead of faulting them in again.
+    const std::size_t rows_guess = decoded_.size() / 1024 * rows_per_kib_;
+    const std::size_t at_capacity =
+        held_before_ + text_cost(decoded_.capacity(), 0) + rows_guess;
+    if (at_capacity > hold_->budget().limit() / 2 &&
+        decoded_.capacity() - decoded_.size() > kept_slack_bytes)
         decoded_.shrink_to_fit();
     const std::size_t cost = text_cost(decoded_.capacity(), 0);
     if (cost >= text_bytes_) return;
@@ -410,9 +417,12 @@ bool preparer::reserve_rows(pg::batch& out, std::size_t text_bytes)
         guess = (guess + rows_reserve_unit - 1) / rows_reserve_unit *
                 rows_reserve_unit;
 
-    // A guess the budget cannot cover now refuses nothing: the rows then
-    // grow as they are written, and only what they really need counts.
+    // A guess that could not fit even in the whole budget refuses
+    // nothing: the rows then grow as they are written, and only what they
+    // really need counts. One that does not fit now waits, before any
+    // row is encoded, as every body does when the budget is busy.
     if (make_room(out, out.events, guess)) return true;
+    if (!refused_for_good_) return false;
     refused_for_good_ = false;
     return true;
 }
@@ -434,16 +444,19 @@ bool preparer::make_room(pg::batch& out, pg::copy_buffer& b, std::size_t more)
 
     // Grow by doubling, so that appending stays linear; the budget is
     // asked before the memory is taken, then told what was really taken.
-    // Where doubling does not fit, a sixteenth more than needed, then
-    // what is needed: only that decides whether the body could ever fit.
+    // Where doubling could not fit even in the whole budget, a sixteenth
+    // more than needed, then what is needed: only that decides whether
+    // the body could ever fit. A budget busy now makes the body wait.
     const std::size_t need = used + more;
     const std::size_t steps[] = {
         std::max({need, 2 * b.capacity(), min_rows_growth}),
         need + need / 16, need};
     for (std::size_t want : steps) {
-        if (want < need || !cover(out, want - b.capacity())) continue;
-        b.reserve(want);
-        return cover(out, 0);
+        if (cover(out, want - b.capacity())) {
+            b.reserve(want);
+            return cover(out, 0);
+        }
+        if (!refused_for_good_) return false;
     }
     return false;
 }
