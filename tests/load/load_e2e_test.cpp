@@ -99,18 +99,24 @@ std::uint64_t dead_letters(test_db& db)
     return number(db, "SELECT count(*) FROM koreshield_dead_letters");
 }
 
+// Waits (a minute at most) until a running load has committed `chunks`
+// chunks, so that what the test does next lands in its middle.
+void wait_for_chunks(test_db& db, std::uint64_t chunks)
+{
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (number(db, "SELECT count(*) FROM koreshield_load_chunks") < chunks &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
 // Runs the loader with `args` and kills it (SIGKILL) once `chunks` of its
 // chunks are committed, so that the next run finds an interrupted load.
 void kill_after_chunks(test_db& db, const std::vector<std::string>& args,
                        std::uint64_t chunks)
 {
     ks::test::process p(load_binary(), args);
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (number(db, "SELECT count(*) FROM koreshield_load_chunks") <
-               chunks &&
-           std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    wait_for_chunks(db, chunks);
     p.kill(SIGKILL);
     CHECK(p.wait() == 128 + SIGKILL);
 }
@@ -587,11 +593,7 @@ TEST_CASE("PostgreSQL away longer than --retry-for-s ends the run with "
     ks::test::process p(load_binary(), args);
     {
         test_db db(dsn);
-        const auto deadline =
-            std::chrono::steady_clock::now() + std::chrono::seconds(60);
-        while (number(db, "SELECT count(*) FROM koreshield_load_chunks") < 3 &&
-               std::chrono::steady_clock::now() < deadline)
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        wait_for_chunks(db, 3);
     }
     cluster.stop();
     CHECK(p.wait() == 1);
@@ -626,11 +628,7 @@ TEST_CASE("PostgreSQL crashing in the middle of a load costs no event and "
     ks::test::process p(load_binary(), args);
     {
         test_db db(dsn);
-        const auto deadline =
-            std::chrono::steady_clock::now() + std::chrono::seconds(60);
-        while (number(db, "SELECT count(*) FROM koreshield_load_chunks") < 3 &&
-               std::chrono::steady_clock::now() < deadline)
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        wait_for_chunks(db, 3);
     }
     cluster.crash();
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
