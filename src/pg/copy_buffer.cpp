@@ -202,9 +202,14 @@ void copy_buffer::finish()
 void copy_buffer::grow_to(std::size_t needed)
 {
     // Doubling keeps appends linear when the caller did not reserve.
-    std::size_t n = std::max({needed, 2 * capacity_, std::size_t{256}});
-    realloc_bytes(data_, n);
-    capacity_ = n;
+    allocate(std::max({needed, 2 * capacity_, std::size_t{256}}));
+}
+
+void copy_buffer::allocate(std::size_t bytes)
+{
+    // Exactly what was asked: a caller that reserves accounts for it.
+    realloc_bytes(data_, bytes);
+    capacity_ = bytes;
 }
 
 void copy_buffer::shrink_to_fit()

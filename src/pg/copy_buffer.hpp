@@ -56,7 +56,7 @@ public:
     /// the caller decides when memory grows (and may account for it).
     void reserve(std::size_t bytes)
     {
-        if (bytes > capacity_) grow_to(bytes);
+        if (bytes > capacity_) allocate(bytes);
     }
 
     /// Gives back the memory beyond bytes().size().
@@ -100,6 +100,7 @@ private:
         size_ += n;
     }
     void grow_to(std::size_t needed);
+    void allocate(std::size_t bytes);
 
     // A plain block rather than std::string: it grows with realloc (see
     // ks::malloc_bytes), and appending skips string's bookkeeping.
