@@ -500,7 +500,11 @@ void loader::impl::finish_file(file_job& f)
                        plural(r.dead_lettered, "dead letter", "dead letters") +
                        ", " +
                        plural(r.blank_lines, "blank line", "blank lines");
-    if (r.resumed)
+    // An earlier run that recorded the load but was stopped before its
+    // first chunk committed left nothing to resume from.
+    if (r.resumed && f.chunks_earlier == 0)
+        line += " (an earlier run had begun it and stored none of it)";
+    else if (r.resumed)
         line += " (resumed: " + plural(f.chunks_earlier, "chunk", "chunks") +
                 " stored by an earlier run)";
     if (f.chunks_elsewhere > 0)
