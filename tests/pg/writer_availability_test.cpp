@@ -323,15 +323,7 @@ TEST_CASE("a connection lost while streaming a COPY leaves nothing behind")
 {
     std::string dsn = test::fresh_database("pg_writer");
     test::test_db db(dsn);
-    db.exec(R"(
-        CREATE FUNCTION stall() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            IF NEW.event_type = 'stall' THEN PERFORM pg_sleep(60); END IF;
-            RETURN NEW;
-        END $$;
-        CREATE TRIGGER stall BEFORE INSERT ON koreshield_events
-            FOR EACH ROW EXECUTE FUNCTION stall();
-    )");
+    test::on_event_type(db, "stall", "PERFORM pg_sleep(60);");
     pg::writer w(test::config_for(dsn, 1));
 
     // The server stops reading at the first row, so the writer is still

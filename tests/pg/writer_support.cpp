@@ -185,4 +185,17 @@ void terminate_writer_backends(test_db& db)
              writer_sessions);
 }
 
+void on_event_type(test_db& db, const std::string& event_type,
+                   const std::string& action)
+{
+    // The names come from the event type, which tests keep to letters.
+    const std::string name = "on_" + event_type;
+    db.exec("CREATE FUNCTION " + name +
+            "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.event_type = '" + event_type + "' THEN " + action +
+            " END IF; RETURN NEW; END $$; CREATE TRIGGER " + name +
+            " BEFORE INSERT ON koreshield_events FOR EACH ROW EXECUTE "
+            "FUNCTION " + name + "();");
+}
+
 } // namespace ks::test

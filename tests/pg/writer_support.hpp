@@ -99,4 +99,10 @@ int writer_backend_count(test_db& db);
 /// Terminates every writer connection to this database.
 void terminate_writer_backends(test_db& db);
 
+/// Gives koreshield_events a BEFORE INSERT trigger that runs `action`, a
+/// PL/pgSQL statement ("RETURN NULL;" skips the row), for each row whose
+/// event_type is `event_type`; other rows are inserted as they are.
+void on_event_type(test_db& db, const std::string& event_type,
+                   const std::string& action);
+
 } // namespace ks::test

@@ -262,15 +262,7 @@ TEST_CASE("rows a trigger skips without an error fail their batch alone, "
 {
     std::string dsn = test::fresh_database("pg_writer");
     test::test_db db(dsn);
-    db.exec(R"(
-        CREATE FUNCTION skip_vanish() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            IF NEW.event_type = 'vanish' THEN RETURN NULL; END IF;
-            RETURN NEW;
-        END $$;
-        CREATE TRIGGER skip_vanish BEFORE INSERT ON koreshield_events
-            FOR EACH ROW EXECUTE FUNCTION skip_vanish();
-    )");
+    test::on_event_type(db, "vanish", "RETURN NULL;");
     pg::writer w(test::config_for(dsn, 1));
 
     // Two rows that stay and one the trigger drops.
