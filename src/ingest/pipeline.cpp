@@ -397,9 +397,9 @@ void preparer::charge_text_as_decoded(std::size_t scratch)
     // it) first gives back the room its text grew into by doubling.
     // Others keep it: the next body of that size then finds its pages
     // mapped instead of faulting them in again.
-    const std::size_t rows_guess = decoded_.size() / 1024 * rows_per_kib_;
-    const std::size_t at_capacity =
-        held_before_ + text_cost(decoded_.capacity(), 0) + rows_guess;
+    const std::size_t at_capacity = held_before_ +
+                                     text_cost(decoded_.capacity(), 0) +
+                                     rows_for_text(decoded_.size());
     if (at_capacity > hold_->budget().limit() / 2 &&
         decoded_.capacity() - decoded_.size() > kept_slack_bytes)
         decoded_.shrink_to_fit();
@@ -411,7 +411,7 @@ void preparer::charge_text_as_decoded(std::size_t scratch)
 
 bool preparer::reserve_rows(pg::batch& out, std::size_t text_bytes)
 {
-    std::size_t guess = text_bytes / 1024 * rows_per_kib_;
+    std::size_t guess = rows_for_text(text_bytes);
     guess += guess / 16;
     if (guess >= rows_reserve_unit)
         guess = (guess + rows_reserve_unit - 1) / rows_reserve_unit *

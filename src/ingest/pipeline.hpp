@@ -170,6 +170,12 @@ private:
     decode_within_budget(std::span<const decode::encoding> codings,
                          std::span<const char> body, decode::result& decoded);
     void charge_text_as_decoded(std::size_t scratch);
+    /// Row bytes `text_bytes` of text should encode to, at the ratio of
+    /// the last large text.
+    std::size_t rows_for_text(std::size_t text_bytes) const noexcept
+    {
+        return text_bytes / 1024 * rows_per_kib_;
+    }
     [[nodiscard]] bool reserve_rows(pg::batch& out, std::size_t text_bytes);
     void learn_rows_per_text(const pg::batch& out,
                              std::size_t text_bytes) noexcept;
